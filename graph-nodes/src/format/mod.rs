@@ -1,0 +1,1 @@
+//! VPP 18.01 header formatters.

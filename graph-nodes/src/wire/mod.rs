@@ -1,0 +1,1 @@
+//! Packet views (one module per protocol).
