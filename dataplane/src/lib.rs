@@ -1,1 +1,58 @@
-//! placeholder
+//! `dataplane`: the node-local forwarder assembled from the engine and its plugins
+//! (graph-nodes, acl, nat44), with the replay and bench drivers used by the binary.
+
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod replay_cmd;
+
+use std::path::Path;
+
+use cli::{CliError, Registry};
+use engine::{Dataplane, Mode};
+
+pub use engine;
+
+/// A forwarder and its command registry.
+pub struct App {
+    /// Registered commands (engine and plugins).
+    pub registry: Registry<Dataplane>,
+    /// The forwarder.
+    pub dp: Dataplane,
+}
+
+impl App {
+    /// A forwarder with every plugin registered, with `n_buffers` buffers.
+    pub fn with_buffers(mode: Mode, n_buffers: u32) -> Self {
+        let mut registry = Registry::new();
+        let mut dp = Dataplane::new(n_buffers, mode);
+        engine::commands::register(&mut registry);
+        graph_nodes::init(&mut dp, &mut registry);
+        acl::init(&mut dp, &mut registry);
+        nat44::init(&mut dp, &mut registry);
+        App { registry, dp }
+    }
+
+    /// A forwarder with the default number of buffers.
+    pub fn new(mode: Mode) -> Self {
+        Self::with_buffers(mode, engine::buffer::DEFAULT_BUFFERS)
+    }
+
+    /// Run one command line.
+    pub fn exec(&mut self, line: &str) -> Result<String, CliError> {
+        self.registry.execute(&mut self.dp, line)
+    }
+
+    /// Run a script's text.
+    pub fn exec_script(&mut self, text: &str) -> Result<String, CliError> {
+        self.registry.exec_script(&mut self.dp, text)
+    }
+
+    /// Run a script file; errors name the file.
+    pub fn exec_file(&mut self, path: &Path) -> Result<String, CliError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::new(format!("cannot read `{}`: {e}", path.display())))?;
+        self.exec_script(&text)
+            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+    }
+}

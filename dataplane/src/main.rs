@@ -1,1 +1,204 @@
-fn main() {}
+//! The `dataplane` command: replay scenarios, benchmark scripts, run a configuration.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use dataplane::bench::{bench, BenchRequest};
+use dataplane::replay_cmd::{replay, ReplayRequest};
+use dataplane::App;
+use engine::Mode;
+
+#[derive(Parser)]
+#[command(
+    name = "dataplane",
+    version,
+    about = "Userspace vector packet processor for a Kubernetes node"
+)]
+struct Cli {
+    /// Run this CLI script, then read commands from standard input.
+    #[arg(long, value_name = "FILE")]
+    exec: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Replay pcaps through a configuration and print the trace.
+    ///
+    /// Either a scenario folder (config.cli, input/IF.pcap; outputs go to DIR/output/) or
+    /// --config with --input IF=PCAP pairs.
+    Replay {
+        /// Scenario folder.
+        dir: Option<PathBuf>,
+        /// Configuration script.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        /// Input as INTERFACE=PCAP (repeatable).
+        #[arg(long = "input", short = 'i', value_name = "IF=PCAP")]
+        inputs: Vec<String>,
+        /// Where to write IF.pcap for every interface that transmitted.
+        #[arg(long, short = 'o')]
+        output_dir: Option<PathBuf>,
+        /// Packets to trace per input node.
+        #[arg(long, default_value_t = 50)]
+        trace: u32,
+    },
+    /// Run packet-generator streams to completion and print `show runtime`.
+    Bench {
+        /// Configuration script.
+        #[arg(long, short = 'c')]
+        config: PathBuf,
+        /// Add a stream from this pcap.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Packets to send on the added stream.
+        #[arg(long, default_value_t = 10_000_000)]
+        limit: u64,
+        /// Interface of the added stream.
+        #[arg(long, default_value = "pg0")]
+        interface: String,
+        /// Buffers per thread.
+        #[arg(long, default_value_t = engine::buffer::DEFAULT_BUFFERS)]
+        buffers: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match (cli.cmd, cli.exec) {
+        (
+            Some(Cmd::Replay {
+                dir,
+                config,
+                inputs,
+                output_dir,
+                trace,
+            }),
+            _,
+        ) => run_replay(dir, config, inputs, output_dir, trace),
+        (
+            Some(Cmd::Bench {
+                config,
+                pcap,
+                limit,
+                interface,
+                buffers,
+            }),
+            _,
+        ) => run_bench(BenchRequest {
+            config,
+            pcap,
+            limit,
+            interface,
+            buffers,
+        }),
+        (None, Some(file)) => run_exec(file),
+        (None, None) => Err(
+            "nothing to do: give a subcommand (replay, bench) or --exec FILE; see --help".into(),
+        ),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dataplane: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_replay(
+    dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    inputs: Vec<String>,
+    output_dir: Option<PathBuf>,
+    trace: u32,
+) -> Result<(), String> {
+    let req = match (dir, config) {
+        (Some(d), None) => {
+            let mut r = ReplayRequest::from_dir(&d, trace)?;
+            if output_dir.is_some() {
+                r.output_dir = output_dir;
+            }
+            r
+        }
+        (None, Some(c)) => {
+            let mut ins = Vec::new();
+            for i in inputs {
+                let (ifname, pcap) = i
+                    .split_once('=')
+                    .ok_or_else(|| format!("bad --input `{i}`: expected INTERFACE=PCAP"))?;
+                ins.push((ifname.to_string(), PathBuf::from(pcap)));
+            }
+            ReplayRequest {
+                config: c,
+                inputs: ins,
+                output_dir,
+                trace,
+            }
+        }
+        (Some(_), Some(_)) => {
+            return Err("give either a scenario folder or --config, not both".into())
+        }
+        (None, None) => return Err("replay needs a scenario folder or --config FILE".into()),
+    };
+    let r = replay(&req)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", r.trace);
+    for (ifname, path, n) in &r.outcome.outputs {
+        if !path.as_os_str().is_empty() {
+            let _ = writeln!(out, "wrote {n} frames of {ifname} to {}", path.display());
+        }
+    }
+    if r.outcome.buffers_in_use != 0 {
+        return Err(format!(
+            "{} buffers were not returned",
+            r.outcome.buffers_in_use
+        ));
+    }
+    Ok(())
+}
+
+fn run_bench(req: BenchRequest) -> Result<(), String> {
+    let r = bench(&req)?;
+    println!("{}", r.runtime);
+    println!();
+    println!(
+        "{} packets in {:.3} s ({:.2} Mpps); data-path clocks/packet (all nodes but pg-input): {:.1}",
+        r.packets,
+        r.seconds,
+        r.packets as f64 / r.seconds / 1e6,
+        r.datapath_clocks_per_packet
+    );
+    if r.buffers_in_use != 0 {
+        return Err(format!("{} buffers were not returned", r.buffers_in_use));
+    }
+    Ok(())
+}
+
+fn run_exec(file: PathBuf) -> Result<(), String> {
+    let mut app = App::new(Mode::Replay);
+    let out = app.exec_file(&file).map_err(|e| e.to_string())?;
+    if !out.is_empty() {
+        println!("{out}");
+    }
+    app.dp.run_until_idle();
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let l = line.trim();
+        if l == "quit" || l == "exit" {
+            break;
+        }
+        match app.exec(l) {
+            Ok(o) if !o.is_empty() => println!("{o}"),
+            Ok(_) => {}
+            Err(e) => eprintln!("{e}"),
+        }
+        app.dp.run_until_idle();
+    }
+    Ok(())
+}

@@ -1,1 +1,7 @@
-//! placeholder
+//! The nat44 plugin.
+
+use cli::Registry;
+use engine::Dataplane;
+
+/// Register the plugin's nodes, features and commands.
+pub fn init(_dp: &mut Dataplane, _reg: &mut Registry<Dataplane>) {}

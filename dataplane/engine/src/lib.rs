@@ -1,1 +1,481 @@
-//! placeholder
+//! The vector packet graph engine of `dataplane`, modelled on FD.io VPP's vlib.
+//!
+//! - [`buffer`]: per-thread pool of fixed-size buffers addressed by `u32` index, with headroom and
+//!   VPP-like metadata.
+//! - [`graph`]: nodes, next slots, frames of up to 256 buffers, the dispatcher, runtime statistics
+//!   and error counters.
+//! - [`feature`]: feature arcs (`device-input`, `ip4-unicast`, `ip4-output`).
+//! - [`interface`]: interface tables, counters, devices and the `<if>-output` / `<if>-tx` nodes.
+//! - [`trace`]: per-packet trace records, formatted only by `show trace`.
+//! - [`pg`]: the packet generator; [`device_input`]: driver input nodes; [`replay`]: pcap replay.
+//! - [`Dataplane`]: everything one forwarder needs, the context CLI commands run against.
+
+#![warn(missing_docs)]
+
+pub mod buffer;
+pub mod clock;
+pub mod commands;
+pub mod device_input;
+pub mod feature;
+pub mod graph;
+pub mod interface;
+pub mod l2patch;
+pub mod pcap;
+pub mod pg;
+pub mod replay;
+pub mod trace;
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::feature::{ArcDirection, ArcEnd, ArcRegistration, FeatureMain, SharedFeatures};
+use crate::graph::{Graph, NodeIndex, NodeKind, NodeRegistration};
+use crate::interface::{
+    output_errors, DeviceClass, DeviceHandle, HwInterface, InterfaceMain, InterfaceOutput,
+    InterfaceTx, SharedInterfaces, SwInterface, TxTraceFormatter,
+};
+
+pub use cli;
+
+/// Formats a frame starting at its Ethernet header, VPP's `format_ethernet_header_with_length`
+/// (`max_bytes` as in VPP). Installed by `graph-nodes`; the engine falls back to hex.
+pub type HeaderFormatter = fn(s: &mut String, data: &[u8], max_bytes: usize);
+
+/// Column of the end of `s` (VPP's `format_get_indent`).
+pub fn column(s: &str) -> usize {
+    match s.rfind('\n') {
+        Some(p) => s.len() - p - 1,
+        None => s.len(),
+    }
+}
+
+/// Append `n` spaces.
+pub fn push_spaces(s: &mut String, n: usize) {
+    s.extend(std::iter::repeat_n(' ', n));
+}
+
+/// Lowercase hex without separators.
+pub fn format_hex(s: &mut String, data: &[u8]) {
+    use std::fmt::Write;
+    for b in data {
+        let _ = write!(s, "{b:02x}");
+    }
+}
+
+/// Arc indices of the standard arcs.
+#[derive(Clone, Copy, Debug)]
+pub struct Arcs {
+    /// `device-input`.
+    pub device_input: u8,
+    /// `ip4-unicast`.
+    pub ip4_unicast: u8,
+    /// `ip4-output`.
+    pub ip4_output: u8,
+}
+
+/// How interfaces created by the configuration are backed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every interface is a memory device fed from and written to pcap files; no kernel devices.
+    Replay,
+    /// Real drivers (taps, AF_PACKET, AF_XDP, DPDK).
+    Live,
+}
+
+/// Creates the device behind a new interface in live mode (installed by driver crates).
+pub type DeviceFactory = fn(dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, String>;
+
+/// What the CLI asked for when creating an interface (driver-specific knobs as strings).
+#[derive(Clone, Debug, Default)]
+pub struct DeviceSpec {
+    /// Interface name to give.
+    pub name: String,
+    /// Device class.
+    pub class: Option<DeviceClass>,
+    /// Driver instance (tap id).
+    pub instance: u32,
+    /// Requested MAC.
+    pub mac: Option<[u8; 6]>,
+    /// Driver options (`host-if-name`, `host-ns`, ...).
+    pub options: Vec<(String, String)>,
+}
+
+impl DeviceSpec {
+    /// Value of a driver option.
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Everything one forwarder holds: the graph of the main thread, interface tables, feature arcs,
+/// and plugin state. CLI commands run against it.
+pub struct Dataplane {
+    /// The main thread's graph and per-thread state.
+    pub graph: Graph,
+    /// Interface tables.
+    pub interfaces: SharedInterfaces,
+    /// Feature arcs.
+    pub features: SharedFeatures,
+    /// Standard arc indices.
+    pub arcs: Arcs,
+    /// Replay or live.
+    pub mode: Mode,
+    /// Ethernet header formatter for traces (installed by graph-nodes).
+    pub header_format: Option<HeaderFormatter>,
+    /// Trace formatters for `<if>-tx` nodes by device class (DPDK traces on tx).
+    pub tx_formatters: HashMap<DeviceClass, TxTraceFormatter>,
+    /// Live device factories by class.
+    pub device_factories: HashMap<DeviceClass, DeviceFactory>,
+    /// Called after an interface is created (plugins add per-interface state).
+    pub on_interface_created: Vec<fn(&mut Dataplane, u32)>,
+    /// Called after an interface's MAC address changed (rewrite strings are rebuilt).
+    pub on_mac_changed: Vec<fn(&mut Dataplane, u32)>,
+    /// Device of every interface by sw_if_index (replay reaches the memory devices here).
+    pub devices: Vec<Option<interface::DeviceHandle>>,
+    ext: HashMap<TypeId, Box<dyn Any + Send>>,
+}
+
+impl Dataplane {
+    /// A forwarder with `n_buffers` buffers per thread, `local0`, `error-drop`, the standard arcs,
+    /// `pg-input`, the driver input nodes and `l2-patch`.
+    pub fn new(n_buffers: u32, mode: Mode) -> Self {
+        let interfaces: SharedInterfaces = Arc::new(RwLock::new(InterfaceMain::default()));
+        let features: SharedFeatures = Arc::new(RwLock::new(FeatureMain::default()));
+        let arcs = {
+            let mut f = features.write();
+            Arcs {
+                device_input: f.register_arc(ArcRegistration {
+                    name: "device-input".into(),
+                    start_nodes: vec![
+                        "pg-input".into(),
+                        "virtio-input".into(),
+                        "af-packet-input".into(),
+                        "af_xdp-input".into(),
+                        "dpdk-input".into(),
+                    ],
+                    end: ArcEnd::Node("ethernet-input".into()),
+                    direction: ArcDirection::Rx,
+                }),
+                ip4_unicast: f.register_arc(ArcRegistration {
+                    name: "ip4-unicast".into(),
+                    start_nodes: vec!["ip4-input".into(), "ip4-input-no-checksum".into()],
+                    end: ArcEnd::Node("ip4-lookup".into()),
+                    direction: ArcDirection::Rx,
+                }),
+                ip4_output: f.register_arc(ArcRegistration {
+                    name: "ip4-output".into(),
+                    start_nodes: vec!["ip4-rewrite".into()],
+                    end: ArcEnd::InterfaceOutput,
+                    direction: ArcDirection::Tx,
+                }),
+            }
+        };
+        let mut dp = Dataplane {
+            graph: Graph::new(n_buffers),
+            interfaces,
+            features,
+            arcs,
+            mode,
+            header_format: None,
+            tx_formatters: HashMap::new(),
+            device_factories: HashMap::new(),
+            on_interface_created: Vec::new(),
+            on_mac_changed: Vec::new(),
+            devices: vec![None],
+            ext: HashMap::new(),
+        };
+        // local0: sw_if_index 0, as in VPP.
+        {
+            let mut im = dp.interfaces.write();
+            im.hw.push(HwInterface {
+                hw_if_index: 0,
+                sw_if_index: 0,
+                class: DeviceClass::Local,
+                mac: [0; 6],
+                link_up: false,
+                dev_instance: 0,
+                input_node: buffer::INVALID_INDEX,
+                output_node: buffer::INVALID_INDEX,
+                tx_node: buffer::INVALID_INDEX,
+                rx_queue: 0,
+            });
+            im.sw.push(SwInterface {
+                sw_if_index: 0,
+                hw_if_index: 0,
+                name: "local0".into(),
+                admin_up: false,
+                mtu: 0,
+                fib_index: 0,
+                deleted: false,
+            });
+        }
+        dp.graph.vm.if_counters_mut(0);
+        let pg = pg::PgInput {
+            streams: Vec::new(),
+            interfaces: dp.interfaces.clone(),
+            features: dp.features.clone(),
+            device_input_arc: arcs.device_input,
+            header_format: None,
+        };
+        let pgi = dp.graph.register(
+            NodeRegistration::new("pg-input", NodeKind::Input)
+                .nexts(&["ethernet-input"])
+                .errors(pg::errors::STRINGS),
+            Box::new(pg),
+        );
+        dp.graph.set_node_state(pgi, graph::NodeState::Disabled);
+        for class in [
+            DeviceClass::Tap,
+            DeviceClass::AfPacket,
+            DeviceClass::AfXdp,
+            DeviceClass::Dpdk,
+        ] {
+            if let Some(reg) = device_input::registration(class) {
+                let node = device_input::DeviceInput {
+                    class,
+                    interfaces: Vec::new(),
+                    tables: dp.interfaces.clone(),
+                    features: dp.features.clone(),
+                    device_input_arc: arcs.device_input,
+                    header_format: None,
+                };
+                dp.graph.register(reg, Box::new(node));
+            }
+        }
+        l2patch::register(&mut dp);
+        commands::register_tx_formatters(&mut dp);
+        dp
+    }
+
+    /// Install the Ethernet header formatter (graph-nodes does this) into every node that prints
+    /// frames.
+    pub fn set_header_format(&mut self, f: HeaderFormatter) {
+        self.header_format = Some(f);
+        if let Some(pg) = self.graph.node_by_name_mut::<pg::PgInput>("pg-input") {
+            pg.header_format = Some(f);
+        }
+        for class in [
+            DeviceClass::Tap,
+            DeviceClass::AfPacket,
+            DeviceClass::AfXdp,
+            DeviceClass::Dpdk,
+        ] {
+            if let Some(name) = class.input_node() {
+                if let Some(n) = self
+                    .graph
+                    .node_by_name_mut::<device_input::DeviceInput>(name)
+                {
+                    n.header_format = Some(f);
+                }
+            }
+        }
+        let outputs: Vec<NodeIndex> = self
+            .interfaces
+            .read()
+            .hw
+            .iter()
+            .map(|h| h.output_node)
+            .filter(|&n| n != buffer::INVALID_INDEX)
+            .collect();
+        for n in outputs {
+            if let Some(o) = self.graph.node_mut::<InterfaceOutput>(n) {
+                o.header_format = Some(f);
+            }
+        }
+    }
+
+    /// Store plugin state, retrievable by type.
+    pub fn insert_ext<T: Any + Send>(&mut self, value: T) {
+        self.ext.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// Plugin state by type.
+    pub fn ext<T: Any + Send>(&self) -> Option<&T> {
+        self.ext.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    /// Mutable plugin state by type.
+    pub fn ext_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+        self.ext.get_mut(&TypeId::of::<T>())?.downcast_mut()
+    }
+
+    /// Create an interface: tables, counters, `<name>-output` and `<name>-tx` nodes, and the
+    /// device's place in its driver's input node. Returns the sw_if_index.
+    pub fn create_interface(
+        &mut self,
+        name: &str,
+        class: DeviceClass,
+        mac: [u8; 6],
+        dev_instance: u32,
+        device: DeviceHandle,
+    ) -> Result<u32, String> {
+        if self.interfaces.read().by_name(name).is_some() {
+            return Err(format!("interface `{name}` already exists"));
+        }
+        let output_name = format!("{name}-output");
+        let tx_name = format!("{name}-tx");
+        if self.graph.has_node(&output_name) || self.graph.has_node(&tx_name) {
+            return Err(format!(
+                "interface `{name}` existed before and was deleted; choose another name"
+            ));
+        }
+        let (sw_if_index, hw_if_index) = {
+            let im = self.interfaces.read();
+            (im.sw.len() as u32, im.hw.len() as u32)
+        };
+        let device_for_table = device.clone();
+        let tx_node = self.graph.register(
+            NodeRegistration::new(tx_name, NodeKind::Output),
+            Box::new(InterfaceTx {
+                sw_if_index,
+                device: device.clone(),
+                formatter: self.tx_formatters.get(&class).copied(),
+                header_format: self.header_format,
+                interfaces: self.interfaces.clone(),
+                queue: 0,
+            }),
+        );
+        let output_node = self.graph.register(
+            NodeRegistration::new(output_name.clone(), NodeKind::Output)
+                .errors(output_errors::STRINGS),
+            Box::new(InterfaceOutput {
+                sw_if_index,
+                interfaces: self.interfaces.clone(),
+                header_format: self.header_format,
+            }),
+        );
+        self.graph.add_next(output_node, tx_node);
+        self.graph.add_next(output_node, graph::ERROR_DROP_NODE);
+        let input_node = match class.input_node() {
+            Some(n) => self.graph.node_index(n).unwrap_or(buffer::INVALID_INDEX),
+            None => buffer::INVALID_INDEX,
+        };
+        if class != DeviceClass::Pg {
+            if let Some(inp) = class
+                .input_node()
+                .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
+            {
+                inp.interfaces.push(device_input::RxInterface {
+                    hw_if_index,
+                    sw_if_index,
+                    device,
+                    name: name.to_string(),
+                });
+            }
+        }
+        {
+            let mut im = self.interfaces.write();
+            im.hw.push(HwInterface {
+                hw_if_index,
+                sw_if_index,
+                class,
+                mac,
+                link_up: true,
+                dev_instance,
+                input_node,
+                output_node,
+                tx_node,
+                rx_queue: 0,
+            });
+            im.sw.push(SwInterface {
+                sw_if_index,
+                hw_if_index,
+                name: name.to_string(),
+                admin_up: false,
+                mtu: 9000,
+                fib_index: 0,
+                deleted: false,
+            });
+        }
+        self.graph.vm.if_counters_mut(sw_if_index);
+        if self.devices.len() <= sw_if_index as usize {
+            self.devices.resize(sw_if_index as usize + 1, None);
+        }
+        self.devices[sw_if_index as usize] = Some(device_for_table);
+        let hooks = self.on_interface_created.clone();
+        for h in hooks {
+            h(self, sw_if_index);
+        }
+        Ok(sw_if_index)
+    }
+
+    /// Delete an interface: its device stops being polled and is shut down; its index is not reused
+    /// and its output node drops what still reaches it.
+    pub fn delete_interface(&mut self, sw_if_index: u32) -> Result<(), String> {
+        let (class, hw) = {
+            let im = self.interfaces.read();
+            let s = im
+                .sw(sw_if_index)
+                .filter(|s| !s.deleted && sw_if_index != 0)
+                .ok_or_else(|| format!("no interface with sw_if_index {sw_if_index}"))?;
+            let h = &im.hw[s.hw_if_index as usize];
+            (h.class, h.hw_if_index)
+        };
+        if let Some(inp) = class
+            .input_node()
+            .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
+        {
+            if let Some(pos) = inp.interfaces.iter().position(|i| i.hw_if_index == hw) {
+                let ifc = inp.interfaces.remove(pos);
+                ifc.device.lock().shutdown();
+            }
+        }
+        let mut im = self.interfaces.write();
+        im.sw[sw_if_index as usize].deleted = true;
+        im.sw[sw_if_index as usize].admin_up = false;
+        im.hw[hw as usize].link_up = false;
+        Ok(())
+    }
+
+    /// sw_if_index of an interface by name, or a one-line error.
+    pub fn sw_if_index(&self, name: &str) -> Result<u32, String> {
+        self.interfaces
+            .read()
+            .by_name(name)
+            .map(|s| s.sw_if_index)
+            .ok_or_else(|| format!("unknown interface `{name}`"))
+    }
+
+    /// Enable or disable a feature on an interface's arc.
+    pub fn feature_enable_disable(
+        &mut self,
+        arc: &str,
+        feature: &str,
+        sw_if_index: u32,
+        enable: bool,
+    ) -> Result<(), String> {
+        let output = self
+            .interfaces
+            .read()
+            .hw_of(sw_if_index)
+            .map(|h| h.output_node);
+        self.features
+            .write()
+            .enable_disable(&mut self.graph, arc, feature, sw_if_index, output, enable)
+            .map_err(|e| e.0)
+    }
+
+    /// Run the main loop until no input node produces packets and nothing is pending.
+    pub fn run_until_idle(&mut self) {
+        loop {
+            let n = self.graph.run_once();
+            if n == 0 && !self.graph.has_pending() {
+                break;
+            }
+        }
+    }
+}
+
+/// Shared graph-node handle type helper: the output node index of an interface.
+pub fn output_node_of(dp: &Dataplane, sw_if_index: u32) -> Option<NodeIndex> {
+    dp.interfaces
+        .read()
+        .hw_of(sw_if_index)
+        .map(|h| h.output_node)
+}

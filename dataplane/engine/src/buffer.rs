@@ -1,0 +1,396 @@
+//! Per-thread buffer pool: fixed-size packet buffers addressed by `u32` index.
+//!
+//! Every buffer has [`BUFFER_PRE_DATA_SIZE`] bytes of headroom (where encapsulations such as VXLAN or
+//! Geneve push their headers without copying) followed by [`BUFFER_DATA_SIZE`] data bytes, and a
+//! metadata record modelled on VPP's `vlib_buffer_t` + `vnet_buffer_opaque_t`.
+//!
+//! The pool is owned by one thread; nodes move buffer *indices* through the graph, never pointers.
+//! Allocation and free are O(1) pushes and pops on a free stack, done in bursts.
+
+/// Bytes of headroom before `current_data == 0`.
+pub const BUFFER_PRE_DATA_SIZE: usize = 128;
+/// Data bytes after the headroom.
+pub const BUFFER_DATA_SIZE: usize = 2048;
+/// Total bytes per buffer (headroom + data).
+pub const BUFFER_TOTAL_SIZE: usize = BUFFER_PRE_DATA_SIZE + BUFFER_DATA_SIZE;
+/// The "no index" value for `u32` indices (VPP's `~0`).
+pub const INVALID_INDEX: u32 = u32::MAX;
+/// Default number of buffers per thread (VPP's `buffers-per-numa` default).
+pub const DEFAULT_BUFFERS: u32 = 16384;
+
+/// Index of a buffer in its pool.
+pub type BufferIndex = u32;
+
+/// Direction index into [`BufferMeta::sw_if_index`] and [`BufferMeta::adj_index`].
+pub const RX: usize = 0;
+/// Direction index into [`BufferMeta::sw_if_index`] and [`BufferMeta::adj_index`].
+pub const TX: usize = 1;
+
+/// Buffer flag bits (`BufferMeta::flags`).
+pub mod flags {
+    /// The packet is being traced; `trace_handle` is valid.
+    pub const TRACED: u32 = 1 << 0;
+    /// `l2_hdr_offset` is valid.
+    pub const L2_HDR_OFFSET_VALID: u32 = 1 << 1;
+    /// `l3_hdr_offset` is valid.
+    pub const L3_HDR_OFFSET_VALID: u32 = 1 << 2;
+    /// `l4_hdr_offset` is valid.
+    pub const L4_HDR_OFFSET_VALID: u32 = 1 << 3;
+    /// The device computed the L4 checksum.
+    pub const L4_CHECKSUM_COMPUTED: u32 = 1 << 4;
+    /// The device found the L4 checksum correct.
+    pub const L4_CHECKSUM_CORRECT: u32 = 1 << 5;
+    /// One VLAN tag was seen.
+    pub const VLAN_1_DEEP: u32 = 1 << 6;
+    /// Two VLAN tags were seen.
+    pub const VLAN_2_DEEP: u32 = 1 << 7;
+    /// The packet is addressed to this node (ip4-local).
+    pub const LOCAL: u32 = 1 << 8;
+    /// The packet was translated by NAT.
+    pub const NATED: u32 = 1 << 9;
+    /// The packet was generated here (ICMP errors, ARP requests).
+    pub const LOCALLY_ORIGINATED: u32 = 1 << 10;
+    /// The IPv4 header checksum was verified (ip4-input).
+    pub const IP4_CHECKSUM_OK: u32 = 1 << 11;
+}
+
+/// Per-buffer metadata, like VPP's `vlib_buffer_t` header plus `vnet_buffer_opaque_t`.
+///
+/// Layer offsets are relative to the start of the data area (`current_data == 0`), like VPP's.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct BufferMeta {
+    /// Offset of the current header from the data start; negative inside the headroom.
+    pub current_data: i16,
+    /// Bytes from `current_data` to the end of the packet.
+    pub current_length: u16,
+    /// See [`flags`].
+    pub flags: u32,
+    /// Receive and transmit software interface (`[RX]`, `[TX]`); `INVALID_INDEX` when unset.
+    pub sw_if_index: [u32; 2],
+    /// Offset of the L2 header.
+    pub l2_hdr_offset: i16,
+    /// Offset of the L3 header.
+    pub l3_hdr_offset: i16,
+    /// Offset of the L4 header.
+    pub l4_hdr_offset: i16,
+    /// Feature arc the packet is on (see `feature`), `u8::MAX` when none.
+    pub feature_arc: u8,
+    /// Position of the next feature on that arc.
+    pub feature_pos: u8,
+    /// Error counter index set by the node that drops the packet.
+    pub error: u32,
+    /// Trace handle when [`flags::TRACED`] is set.
+    pub trace_handle: u32,
+    /// FIB (table) index for IPv4 lookups.
+    pub fib_index: u32,
+    /// Adjacency / DPO index (`[TX]` is the one ip4-lookup chose).
+    pub adj_index: [u32; 2],
+    /// Flow hash computed for load balancing.
+    pub flow_hash: u32,
+    /// Scratch space for plugins (NAT, ACL) to pass data between their own nodes.
+    pub opaque: [u32; 6],
+}
+
+impl BufferMeta {
+    const RESET: BufferMeta = BufferMeta {
+        current_data: 0,
+        current_length: 0,
+        flags: 0,
+        sw_if_index: [INVALID_INDEX; 2],
+        l2_hdr_offset: 0,
+        l3_hdr_offset: 0,
+        l4_hdr_offset: 0,
+        feature_arc: u8::MAX,
+        feature_pos: 0,
+        error: 0,
+        trace_handle: INVALID_INDEX,
+        fib_index: 0,
+        adj_index: [INVALID_INDEX; 2],
+        flow_hash: 0,
+        opaque: [0; 6],
+    };
+
+    /// True when the packet is traced.
+    #[inline]
+    pub fn is_traced(&self) -> bool {
+        self.flags & flags::TRACED != 0
+    }
+}
+
+/// Counters and capacity of a pool, for `show buffers`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Buffers in the pool.
+    pub total: u32,
+    /// Buffers on the free stack.
+    pub free: u32,
+    /// Allocation requests that got fewer buffers than asked for.
+    pub alloc_failures: u64,
+}
+
+/// A per-thread pool of packet buffers.
+pub struct BufferPool {
+    meta: Vec<BufferMeta>,
+    data: Vec<u8>,
+    free: Vec<BufferIndex>,
+    /// One bit per buffer: set while allocated (catches double frees).
+    allocated: Vec<u64>,
+    alloc_failures: u64,
+    double_frees: u64,
+}
+
+impl BufferPool {
+    /// A pool of `n` buffers.
+    pub fn new(n: u32) -> Self {
+        let n_us = n as usize;
+        let mut free: Vec<BufferIndex> = (0..n).collect();
+        // Pop from the end: hand out low indices first, which keeps replays readable.
+        free.reverse();
+        BufferPool {
+            meta: vec![BufferMeta::RESET; n_us],
+            data: vec![0u8; n_us * BUFFER_TOTAL_SIZE],
+            free,
+            allocated: vec![0u64; n_us.div_ceil(64)],
+            alloc_failures: 0,
+            double_frees: 0,
+        }
+    }
+
+    /// Number of buffers in the pool.
+    #[inline]
+    pub fn total(&self) -> u32 {
+        self.meta.len() as u32
+    }
+
+    /// Buffers currently allocated.
+    #[inline]
+    pub fn in_use(&self) -> u32 {
+        self.total() - self.free.len() as u32
+    }
+
+    /// Counters for `show buffers`.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            total: self.total(),
+            free: self.free.len() as u32,
+            alloc_failures: self.alloc_failures,
+        }
+    }
+
+    /// Frees that named a buffer that was not allocated (a bug somewhere; counted, never fatal).
+    pub fn double_frees(&self) -> u64 {
+        self.double_frees
+    }
+
+    /// Allocate up to `out.len()` buffers into `out`; returns how many were allocated.
+    /// A short count is recorded as an allocation failure; the caller counts its own drop.
+    #[inline]
+    pub fn alloc(&mut self, out: &mut [BufferIndex]) -> usize {
+        let n = out.len().min(self.free.len());
+        let start = self.free.len() - n;
+        for (o, &bi) in out.iter_mut().zip(self.free[start..].iter().rev()) {
+            *o = bi;
+            self.meta[bi as usize] = BufferMeta::RESET;
+            self.allocated[bi as usize / 64] |= 1 << (bi % 64);
+        }
+        self.free.truncate(start);
+        if n < out.len() {
+            self.alloc_failures += 1;
+        }
+        n
+    }
+
+    /// Allocate one buffer.
+    #[inline]
+    pub fn alloc_one(&mut self) -> Option<BufferIndex> {
+        let mut b = [0u32; 1];
+        (self.alloc(&mut b) == 1).then_some(b[0])
+    }
+
+    /// Return buffers to the pool.
+    #[inline]
+    pub fn free(&mut self, bufs: &[BufferIndex]) {
+        for &bi in bufs {
+            let (w, bit) = (bi as usize / 64, 1u64 << (bi % 64));
+            match self.allocated.get_mut(w) {
+                Some(word) if *word & bit != 0 => {
+                    *word &= !bit;
+                    self.free.push(bi);
+                }
+                _ => self.double_frees += 1,
+            }
+        }
+    }
+
+    /// True if `bi` is currently allocated.
+    pub fn is_allocated(&self, bi: BufferIndex) -> bool {
+        self.allocated
+            .get(bi as usize / 64)
+            .is_some_and(|w| w & (1 << (bi % 64)) != 0)
+    }
+
+    /// Metadata of a buffer.
+    #[inline]
+    pub fn meta(&self, bi: BufferIndex) -> &BufferMeta {
+        &self.meta[bi as usize]
+    }
+
+    /// Mutable metadata of a buffer.
+    #[inline]
+    pub fn meta_mut(&mut self, bi: BufferIndex) -> &mut BufferMeta {
+        &mut self.meta[bi as usize]
+    }
+
+    #[inline]
+    fn base(bi: BufferIndex) -> usize {
+        bi as usize * BUFFER_TOTAL_SIZE + BUFFER_PRE_DATA_SIZE
+    }
+
+    /// The packet bytes from `current_data` for `current_length` bytes.
+    #[inline]
+    pub fn data(&self, bi: BufferIndex) -> &[u8] {
+        let m = &self.meta[bi as usize];
+        let start = (Self::base(bi) as isize + m.current_data as isize) as usize;
+        &self.data[start..start + m.current_length as usize]
+    }
+
+    /// Mutable packet bytes from `current_data` for `current_length` bytes.
+    #[inline]
+    pub fn data_mut(&mut self, bi: BufferIndex) -> &mut [u8] {
+        let m = &self.meta[bi as usize];
+        let start = (Self::base(bi) as isize + m.current_data as isize) as usize;
+        let len = m.current_length as usize;
+        &mut self.data[start..start + len]
+    }
+
+    /// Metadata and mutable packet bytes at once.
+    #[inline]
+    pub fn meta_and_data_mut(&mut self, bi: BufferIndex) -> (&mut BufferMeta, &mut [u8]) {
+        let m = &mut self.meta[bi as usize];
+        let start = (Self::base(bi) as isize + m.current_data as isize) as usize;
+        let len = m.current_length as usize;
+        (m, &mut self.data[start..start + len])
+    }
+
+    /// Bytes from `offset` (relative to the data start, may be negative) to the end of the buffer
+    /// area, regardless of `current_length` (trace capture of padding, like VPP's).
+    #[inline]
+    pub fn raw_from(&self, bi: BufferIndex, offset: i16) -> &[u8] {
+        let start = (Self::base(bi) as isize + offset as isize) as usize;
+        let end = bi as usize * BUFFER_TOTAL_SIZE + BUFFER_TOTAL_SIZE;
+        &self.data[start..end]
+    }
+
+    /// Move `current_data` by `delta` bytes (positive: strip a header; negative: push into the
+    /// headroom). Returns false, changing nothing, if the move leaves the buffer.
+    #[inline]
+    pub fn advance(&mut self, bi: BufferIndex, delta: i32) -> bool {
+        let m = &mut self.meta[bi as usize];
+        let new_data = m.current_data as i32 + delta;
+        let new_len = m.current_length as i32 - delta;
+        if new_data < -(BUFFER_PRE_DATA_SIZE as i32)
+            || new_len < 0
+            || new_data + new_len > BUFFER_DATA_SIZE as i32
+        {
+            return false;
+        }
+        m.current_data = new_data as i16;
+        m.current_length = new_len as u16;
+        true
+    }
+
+    /// Set the packet to `len` bytes at `current_data` (used by drivers and generators).
+    /// Returns false if it does not fit.
+    #[inline]
+    pub fn set_length(&mut self, bi: BufferIndex, len: usize) -> bool {
+        let m = &mut self.meta[bi as usize];
+        if m.current_data as isize + len as isize > BUFFER_DATA_SIZE as isize {
+            return false;
+        }
+        m.current_length = len as u16;
+        true
+    }
+
+    /// Copy `bytes` into the buffer at data offset 0 and set the length. Returns false if too long.
+    #[inline]
+    pub fn fill(&mut self, bi: BufferIndex, bytes: &[u8]) -> bool {
+        if bytes.len() > BUFFER_DATA_SIZE {
+            return false;
+        }
+        let base = Self::base(bi);
+        self.data[base..base + bytes.len()].copy_from_slice(bytes);
+        let m = &mut self.meta[bi as usize];
+        m.current_data = 0;
+        m.current_length = bytes.len() as u16;
+        true
+    }
+
+    /// The whole data area (from `current_data == 0`) of a buffer, for drivers that receive into it.
+    #[inline]
+    pub fn data_area_mut(&mut self, bi: BufferIndex) -> &mut [u8] {
+        let base = Self::base(bi);
+        &mut self.data[base..base + BUFFER_DATA_SIZE]
+    }
+}
+
+impl std::fmt::Debug for BufferPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferPool")
+            .field("total", &self.total())
+            .field("free", &self.free.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_free_accounting() {
+        let mut p = BufferPool::new(8);
+        let mut b = [0u32; 5];
+        assert_eq!(p.alloc(&mut b), 5);
+        assert_eq!(b, [0, 1, 2, 3, 4]);
+        assert_eq!(p.in_use(), 5);
+        p.free(&b[..2]);
+        assert_eq!(p.in_use(), 3);
+        p.free(&b[..1]);
+        assert_eq!(p.double_frees(), 1);
+        assert_eq!(p.in_use(), 3);
+    }
+
+    #[test]
+    fn exhaustion_is_counted_not_fatal() {
+        let mut p = BufferPool::new(4);
+        let mut b = [0u32; 6];
+        assert_eq!(p.alloc(&mut b), 4);
+        assert_eq!(p.stats().alloc_failures, 1);
+        assert!(p.alloc_one().is_none());
+        assert_eq!(p.stats().alloc_failures, 2);
+    }
+
+    #[test]
+    fn advance_into_headroom_and_back() {
+        let mut p = BufferPool::new(1);
+        let bi = p.alloc_one().unwrap();
+        assert!(p.fill(bi, &[1, 2, 3, 4]));
+        assert!(p.advance(bi, 2));
+        assert_eq!(p.data(bi), &[3, 4]);
+        assert!(p.advance(bi, -52));
+        assert_eq!(p.meta(bi).current_data, -50);
+        assert_eq!(p.data(bi).len(), 54);
+        assert!(!p.advance(bi, -200), "cannot leave the headroom");
+        assert!(!p.advance(bi, 100), "cannot strip more than the packet");
+        assert_eq!(p.meta(bi).current_data, -50);
+    }
+
+    #[test]
+    fn fill_too_long_is_refused() {
+        let mut p = BufferPool::new(1);
+        let bi = p.alloc_one().unwrap();
+        assert!(!p.fill(bi, &[0u8; BUFFER_DATA_SIZE + 1]));
+        assert!(p.fill(bi, &[0u8; BUFFER_DATA_SIZE]));
+    }
+}

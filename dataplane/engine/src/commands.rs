@@ -1,0 +1,1059 @@
+//! The engine's CLI commands, in VPP's syntax: runtime, errors, trace, buffers, interfaces, the
+//! packet generator, interface creation for every driver, and `test l2patch`.
+
+use std::fmt::Write;
+
+use cli::{Args, CliError, Registry};
+
+use crate::buffer::{BUFFER_DATA_SIZE, BUFFER_TOTAL_SIZE};
+use crate::graph::{NodeKind, NodeState};
+use crate::interface::{device_handle, DeviceClass, InterfaceMain, MemoryDevice};
+use crate::pg::{PgInput, PgStream};
+use crate::trace::SHOW_TRACE_DEFAULT_MAX;
+use crate::{Dataplane, DeviceSpec, Mode};
+
+type R = Result<String, CliError>;
+
+fn err(msg: impl Into<String>) -> CliError {
+    CliError::new(msg)
+}
+
+/// VPP's `%=Ns`: centre `text` in `width`, extra space on the left, truncating if longer.
+pub fn center(text: &str, width: usize) -> String {
+    let t: String = text.chars().take(width).collect();
+    let n = width - t.chars().count();
+    let (l, r) = (n / 2 + n % 2, n / 2);
+    format!("{}{}{}", " ".repeat(l), t, " ".repeat(r))
+}
+
+/// VPP's `%-Ns`: left-justify in `width`, truncating if longer.
+pub fn left(text: &str, width: usize) -> String {
+    let t: String = text.chars().take(width).collect();
+    format!("{t:<width$}")
+}
+
+/// VPP's `%.2e` (vppinfra format_float): `5.86e1`, `0.00e0`.
+pub fn vpp_e2(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return "0.00e0".to_string();
+    }
+    format!("{x:.2e}")
+}
+
+/// Register the engine's commands.
+pub fn register(reg: &mut Registry<Dataplane>) {
+    let cmds: &[(&str, &str, cli::Handler<Dataplane>)] = &[
+        ("show runtime", "show runtime [verbose]", show_runtime),
+        ("clear runtime", "clear runtime", clear_runtime),
+        ("show errors", "show errors", show_errors),
+        ("clear errors", "clear errors", clear_errors),
+        ("show trace", "show trace [max COUNT]", show_trace),
+        ("trace add", "trace add <input-node> <count>", trace_add),
+        ("clear trace", "clear trace", clear_trace),
+        ("show buffers", "show buffers", show_buffers),
+        ("show interface", "show interface [<interface> ...]", show_interface),
+        (
+            "show hardware-interfaces",
+            "show hardware-interfaces [<interface>]",
+            show_hardware,
+        ),
+        ("clear interfaces", "clear interfaces", clear_interfaces),
+        (
+            "set interface state",
+            "set interface state <interface> up|down",
+            set_interface_state,
+        ),
+        (
+            "set interface mac address",
+            "set interface mac address <interface> <mac>",
+            set_interface_mac,
+        ),
+        (
+            "set interface mtu",
+            "set interface mtu [packet|ip4] <value> <interface>",
+            set_interface_mtu,
+        ),
+        (
+            "show interface features",
+            "show interface features <interface>",
+            show_interface_features,
+        ),
+        (
+            "create packet-generator interface",
+            "create packet-generator interface pg<N>",
+            create_pg_interface,
+        ),
+        (
+            "packet-generator new",
+            "packet-generator new { name <s> limit <n> interface <if> pcap <file> [node <node>] [rate <pps>] }",
+            pg_new,
+        ),
+        (
+            "packet-generator enable-stream",
+            "packet-generator enable-stream [<name>]",
+            pg_enable,
+        ),
+        (
+            "packet-generator disable-stream",
+            "packet-generator disable-stream [<name>]",
+            pg_disable,
+        ),
+        (
+            "packet-generator delete",
+            "packet-generator delete <name>",
+            pg_delete,
+        ),
+        ("show packet-generator", "show packet-generator", show_pg),
+        (
+            "create tap",
+            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>]",
+            create_tap,
+        ),
+        (
+            "delete tap",
+            "delete tap sw_if_index <n> | delete tap <interface>",
+            delete_tap,
+        ),
+        (
+            "create host-interface",
+            "create host-interface name <ifname> [hw-addr <mac>]",
+            create_host_interface,
+        ),
+        (
+            "delete host-interface",
+            "delete host-interface name <ifname>",
+            delete_host_interface,
+        ),
+        (
+            "create interface af_xdp",
+            "create interface af_xdp host-if <ifname> [name <name>] [num-rx-queues <n>] [prog <file>] [zero-copy|no-zero-copy]",
+            create_af_xdp,
+        ),
+        (
+            "create interface dpdk",
+            "create interface dpdk dev <pci-address> | vdev <name> [name <name>] [hw-addr <mac>]",
+            create_dpdk,
+        ),
+        (
+            "create loopback interface",
+            "create loopback interface [mac <mac>] [instance <n>]",
+            create_loopback,
+        ),
+        (
+            "test l2patch",
+            "test l2patch rx <interface> tx <interface> [del]",
+            test_l2patch,
+        ),
+    ];
+    for (path, help, h) in cmds {
+        reg.register(path, help, *h)
+            .expect("engine command paths are unique");
+    }
+}
+
+/// Install the DPDK `<if>-tx` trace formatter.
+pub fn register_tx_formatters(dp: &mut Dataplane) {
+    dp.tx_formatters
+        .insert(DeviceClass::Dpdk, |rec, im, header, s| {
+            let indent = crate::column(s);
+            let name = im.name(rec.u[0] as u32);
+            crate::device_input::format_dpdk_buffer_trace(s, indent, &name, "tx", rec, header);
+        });
+}
+
+fn show_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
+    let verbose = a.keyword("verbose") || a.keyword("v");
+    a.keyword("brief");
+    a.expect_end()?;
+    let g = &dp.graph;
+    let dt = g.seconds_since_clear().max(1e-9);
+    let mut nodes: Vec<_> = g.node_indices().filter(|&i| !g.is_placeholder(i)).collect();
+    nodes.sort_by(|&a, &b| g.node_name(a).cmp(g.node_name(b)));
+    let (mut n_in, mut n_out, mut n_drop) = (0u64, 0u64, 0u64);
+    let (mut iv, mut ic) = (0u64, 0u64);
+    for &i in &nodes {
+        let st = g.node_stats(i);
+        match g.node_kind(i) {
+            NodeKind::Input => n_in += st.vectors,
+            NodeKind::Output => n_out += st.vectors,
+            NodeKind::Internal => {
+                iv += st.vectors;
+                ic += st.calls;
+                if g.node_name(i) == "error-drop" {
+                    n_drop += st.vectors;
+                }
+            }
+        }
+    }
+    let avg = if ic > 0 { iv as f64 / ic as f64 } else { 0.0 };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Time {dt:.1}, average vectors/node {avg:.2}, last {} main loops 0.00 per node 0.00",
+        g.main_loops().min(128)
+    );
+    let _ = writeln!(
+        s,
+        "  vector rates in {}, out {}, drop {}, punt 0.0000e0",
+        rate4(n_in as f64 / dt),
+        rate4(n_out as f64 / dt),
+        rate4(n_drop as f64 / dt)
+    );
+    let _ = writeln!(
+        s,
+        "{}{}{}{}{}{}{}",
+        center("Name", 30),
+        center("State", 12),
+        center("Calls", 16),
+        center("Vectors", 16),
+        center("Suspends", 16),
+        center("Clocks", 16),
+        center("Vectors/Call", 16)
+    );
+    for &i in &nodes {
+        let st = g.node_stats(i);
+        if st.calls == 0 && !verbose {
+            continue;
+        }
+        let state = match (g.node_kind(i), g.node_state(i)) {
+            (NodeKind::Input, NodeState::Polling) => "polling",
+            (NodeKind::Input, NodeState::Disabled) => "disabled",
+            _ => "active",
+        };
+        let clocks = if st.vectors > 0 {
+            st.clocks as f64 / st.vectors as f64
+        } else if st.calls > 0 {
+            st.clocks as f64 / st.calls as f64
+        } else {
+            0.0
+        };
+        let vpc = if st.calls > 0 {
+            st.vectors as f64 / st.calls as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            s,
+            "{}{}{:>16}{:>16}{:>16}{:>16}{:>16.2}",
+            left(g.node_name(i), 30),
+            center(state, 12),
+            st.calls,
+            st.vectors,
+            st.suspends,
+            vpp_e2(clocks),
+            vpc
+        );
+    }
+    Ok(s.trim_end().to_string())
+}
+
+fn rate4(x: f64) -> String {
+    if x == 0.0 {
+        "0.0000e0".into()
+    } else {
+        format!("{x:.4e}")
+    }
+}
+
+fn clear_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    dp.graph.clear_runtime();
+    Ok(String::new())
+}
+
+/// `show errors` text.
+pub fn format_errors(dp: &Dataplane) -> String {
+    let mut s = format!(
+        "{}{}{}",
+        center("Count", 10),
+        center("Node", 40),
+        center("Reason", 6)
+    );
+    for (c, node, reason) in dp.graph.error_counts() {
+        let _ = write!(s, "\n{c:>10}{}{reason}", center(node, 40));
+    }
+    s
+}
+
+fn show_errors(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.keyword("verbose");
+    a.expect_end()?;
+    Ok(format_errors(dp))
+}
+
+fn clear_errors(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    dp.graph.clear_errors();
+    Ok(String::new())
+}
+
+fn show_trace(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut max = SHOW_TRACE_DEFAULT_MAX;
+    while !a.is_empty() {
+        if a.keyword("max") {
+            max = a.u32()? as usize;
+        } else {
+            return Err(err(format!(
+                "expected 'max COUNT', got `{}`",
+                a.remaining()
+            )));
+        }
+    }
+    Ok(dp.graph.show_trace(max).trim_end_matches('\n').to_string())
+}
+
+fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
+    let node = a
+        .next_word()
+        .ok_or_else(|| err("expected NODE COUNT, e.g. `trace add virtio-input 10`"))?;
+    let count = a.u32().map_err(|_| {
+        err(format!(
+            "expected NODE COUNT, got `{node} {}`",
+            a.remaining()
+        ))
+    })?;
+    a.expect_end()?;
+    let ni = dp
+        .graph
+        .node_index(&node)
+        .filter(|&i| !dp.graph.is_placeholder(i))
+        .ok_or_else(|| err(format!("unknown node `{node}`")))?;
+    if dp.graph.node_kind(ni) != NodeKind::Input {
+        return Err(err(format!(
+            "`{node}` is not an input node; trace starts at input nodes such as pg-input or virtio-input"
+        )));
+    }
+    dp.graph.vm.trace.add_budget(ni, count);
+    Ok(String::new())
+}
+
+fn clear_trace(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    dp.graph.vm.trace.clear();
+    Ok(String::new())
+}
+
+fn show_buffers(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let st = dp.graph.vm.buffers.stats();
+    let mut s = format!(
+        "{}{}{}{}{}{}{}{}{}",
+        left("Pool Name", 20),
+        center("Index", 6),
+        center("NUMA", 6),
+        center("Size", 6),
+        center("Data Size", 11),
+        center("Total", 6),
+        center("Avail", 8),
+        center("Cached", 8),
+        center("Used", 8)
+    );
+    let _ = write!(
+        s,
+        "\n{}{}{}{}{}{}{}{}{}",
+        left("default-numa-0", 20),
+        center("0", 6),
+        center("0", 6),
+        center(&BUFFER_TOTAL_SIZE.to_string(), 6),
+        center(&BUFFER_DATA_SIZE.to_string(), 11),
+        center(&st.total.to_string(), 6),
+        center(&st.free.to_string(), 8),
+        center("0", 8),
+        center(&(st.total - st.free).to_string(), 8)
+    );
+    if st.alloc_failures > 0 {
+        let _ = write!(s, "\nallocation failures: {}", st.alloc_failures);
+    }
+    Ok(s)
+}
+
+/// `show interface` text for the given interfaces (all when empty).
+pub fn format_interfaces(dp: &Dataplane, only: &[u32]) -> String {
+    let im = dp.interfaces.read();
+    let mut s = format!(
+        "{}{}{}{}{}{}",
+        center("Name", 32),
+        center("Idx", 5),
+        center("State", 10),
+        center("MTU (L3/IP4/IP6/MPLS)", 21),
+        center("Counter", 16),
+        center("Count", 16)
+    );
+    for si in im.sw.iter().filter(|s| !s.deleted) {
+        if !only.is_empty() && !only.contains(&si.sw_if_index) {
+            continue;
+        }
+        let c = dp
+            .graph
+            .vm
+            .if_counters
+            .get(si.sw_if_index as usize)
+            .copied()
+            .unwrap_or_default();
+        let mtu = if si.sw_if_index == 0 {
+            "0/0/0/0".to_string()
+        } else {
+            format!("{}/0/0/0", si.mtu)
+        };
+        let _ = write!(
+            s,
+            "\n{}{}{}{}",
+            left(&si.name, 32),
+            center(&si.sw_if_index.to_string(), 5),
+            center(if si.admin_up { "up" } else { "down" }, 10),
+            center(&mtu, 21)
+        );
+        let indent = 68;
+        let rows = [
+            ("rx packets", c.rx_packets),
+            ("rx bytes", c.rx_bytes),
+            ("tx packets", c.tx_packets),
+            ("tx bytes", c.tx_bytes),
+            ("drops", c.drops),
+            ("punt", c.punts),
+            ("ip4", c.ip4),
+            ("ip6", c.ip6),
+            ("rx-no-buf", c.rx_no_buf),
+            ("rx-miss", c.rx_miss),
+            ("rx-error", c.rx_error),
+            ("tx-error", c.tx_error),
+        ];
+        let mut first = true;
+        for (name, v) in rows {
+            if v == 0 {
+                continue;
+            }
+            if !first {
+                s.push('\n');
+                s.push_str(&" ".repeat(indent));
+            }
+            first = false;
+            let _ = write!(s, "{:<16}{:>16}", name, v);
+        }
+    }
+    s
+}
+
+fn show_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut only = Vec::new();
+    while let Some(w) = a.next_word() {
+        only.push(dp.sw_if_index(&w).map_err(err)?);
+    }
+    Ok(format_interfaces(dp, &only))
+}
+
+fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
+    let want = a.next_word();
+    a.expect_end()?;
+    let im = dp.interfaces.read();
+    let mut s = format!(
+        "{}{}{}{}",
+        center("Name", 32),
+        center("Idx", 5),
+        center("Link", 6),
+        "  Hardware"
+    );
+    for h in im.hw.iter() {
+        let sw = &im.sw[h.sw_if_index as usize];
+        if sw.deleted || want.as_deref().is_some_and(|w| w != sw.name) {
+            continue;
+        }
+        let class = match h.class {
+            DeviceClass::Local => "local",
+            DeviceClass::Pg => "pg",
+            DeviceClass::Tap => "virtio",
+            DeviceClass::AfPacket => "af-packet",
+            DeviceClass::AfXdp => "af_xdp",
+            DeviceClass::Dpdk => "dpdk",
+            DeviceClass::Loopback => "loopback",
+        };
+        let _ = write!(
+            s,
+            "\n{}{}{}  {}\n  Ethernet address {}\n  driver {} instance {}{}",
+            left(&sw.name, 32),
+            center(&h.hw_if_index.to_string(), 5),
+            center(if h.link_up { "up" } else { "down" }, 6),
+            sw.name,
+            crate::interface::format_mac(&h.mac),
+            class,
+            h.dev_instance,
+            if dp.mode == Mode::Replay && h.class != DeviceClass::Local {
+                " (replay: pcap-backed)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(s)
+}
+
+fn clear_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    for c in dp.graph.vm.if_counters.iter_mut() {
+        *c = Default::default();
+    }
+    Ok(String::new())
+}
+
+fn interface_arg(dp: &Dataplane, a: &mut Args) -> Result<u32, CliError> {
+    let w = a
+        .next_word()
+        .ok_or_else(|| err("expected an interface name"))?;
+    dp.sw_if_index(&w).map_err(err)
+}
+
+fn set_interface_state(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = interface_arg(dp, a)?;
+    let up = if a.keyword("up") {
+        true
+    } else if a.keyword("down") {
+        false
+    } else {
+        return Err(err(format!(
+            "expected `up` or `down`, got `{}`",
+            a.remaining()
+        )));
+    };
+    a.expect_end()?;
+    dp.interfaces.write().sw[sw as usize].admin_up = up;
+    Ok(String::new())
+}
+
+fn set_interface_mac(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = interface_arg(dp, a)?;
+    let mac = a.mac()?;
+    a.expect_end()?;
+    let mut im = dp.interfaces.write();
+    let hw = im.sw[sw as usize].hw_if_index as usize;
+    im.hw[hw].mac = mac;
+    drop(im);
+    let hooks = dp.on_mac_changed.clone();
+    for h in hooks {
+        h(dp, sw);
+    }
+    Ok(String::new())
+}
+
+fn set_interface_mtu(dp: &mut Dataplane, a: &mut Args) -> R {
+    let _ = a.keyword("packet") || a.keyword("ip4");
+    let v = a.u32()?;
+    let sw = interface_arg(dp, a)?;
+    a.expect_end()?;
+    if !(64..=9216).contains(&v) {
+        return Err(err(format!("MTU {v} out of range; expected 64..9216")));
+    }
+    dp.interfaces.write().sw[sw as usize].mtu = v;
+    Ok(String::new())
+}
+
+fn show_interface_features(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = interface_arg(dp, a)?;
+    a.expect_end()?;
+    let f = dp.features.read();
+    let mut s = String::from("Feature paths configured on ");
+    s.push_str(&dp.interfaces.read().name(sw));
+    s.push_str("...\n");
+    for arc in f.arc_names() {
+        let _ = write!(s, "\n{arc}:\n");
+        let en = f.enabled(&arc, sw);
+        if en.is_empty() {
+            s.push_str("  none configured\n");
+        }
+        for e in en {
+            let _ = writeln!(s, "  {e}");
+        }
+    }
+    Ok(s.trim_end().to_string())
+}
+
+/// Deterministic locally administered MAC for an interface kind and instance.
+pub fn default_mac(kind: u8, instance: u32) -> [u8; 6] {
+    let i = instance.to_be_bytes();
+    [0x02, 0xfe, kind, i[1], i[2], i[3]]
+}
+
+fn create_pg_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+    let w = a
+        .next_word()
+        .ok_or_else(|| err("expected pg<N>, e.g. pg0"))?;
+    a.expect_end()?;
+    let n: u32 = w
+        .strip_prefix("pg")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| err(format!("expected pg<N>, got `{w}`")))?;
+    let name = format!("pg{n}");
+    let dev = device_handle(MemoryDevice::default());
+    let sw = dp
+        .create_interface(&name, DeviceClass::Pg, default_mac(0, n), n, dev)
+        .map_err(err)?;
+    Ok(name_of(dp, sw))
+}
+
+fn name_of(dp: &Dataplane, sw: u32) -> String {
+    dp.interfaces.read().name(sw)
+}
+
+fn pg_new(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut inner;
+    let args: &mut Args = if a.peek().is_some_and(|t| t.starts_with('{')) {
+        inner = a.block()?;
+        a.expect_end()?;
+        &mut inner
+    } else {
+        a
+    };
+    let (mut name, mut limit, mut ifname, mut pcap, mut node) = (None, 0u64, None, None, None);
+    while !args.is_empty() {
+        if args.keyword("name") {
+            name = args.next_word();
+        } else if args.keyword("limit") {
+            let w = args.next_word().unwrap_or_default();
+            limit = parse_count(&w)
+                .ok_or_else(|| err(format!("expected a packet count after `limit`, got `{w}`")))?;
+        } else if args.keyword("interface") {
+            ifname = args.next_word();
+        } else if args.keyword("pcap") {
+            pcap = args.next_word();
+        } else if args.keyword("node") {
+            node = args.next_word();
+        } else if args.keyword("rate") || args.keyword("worker") {
+            args.next_word();
+        } else if args.keyword("size") || args.keyword("data") {
+            return Err(err(
+                "only pcap streams are supported: give `pcap FILE` instead of size/data",
+            ));
+        } else {
+            return Err(args.unknown());
+        }
+    }
+    let name = name.ok_or_else(|| err("expected `name <stream name>`"))?;
+    let pcap = pcap.ok_or_else(|| err("no packet data given: expected `pcap <file>`"))?;
+    let sw = match ifname {
+        Some(i) => dp.sw_if_index(&i).map_err(err)?,
+        None => dp
+            .sw_if_index("pg0")
+            .map_err(|_| err("expected `interface pg<N>` (no pg0 exists to default to)"))?,
+    };
+    let frames = crate::pcap::read_pcap(std::path::Path::new(&pcap)).map_err(err)?;
+    if frames.is_empty() {
+        return Err(err(format!("pcap `{pcap}` has no packets")));
+    }
+    let node_name = node.unwrap_or_else(|| "ethernet-input".to_string());
+    let pgi = dp
+        .graph
+        .node_index("pg-input")
+        .ok_or_else(|| err("pg-input is not registered"))?;
+    if dp.graph.node_index(&node_name).is_none() {
+        return Err(err(format!("unknown node `{node_name}`")));
+    }
+    let slot = dp.graph.add_next_by_name(pgi, &node_name);
+    let pg = dp
+        .graph
+        .node_mut::<PgInput>(pgi)
+        .ok_or_else(|| err("pg-input has an unexpected type"))?;
+    if pg.stream_index(&name).is_some() {
+        return Err(err(format!("stream `{name}` already exists")));
+    }
+    pg.streams.push(PgStream::new(
+        name,
+        limit,
+        sw,
+        frames.into_iter().map(|f| f.data).collect(),
+        slot,
+        node_name,
+    ));
+    Ok(String::new())
+}
+
+/// Parse a count written as an integer or in VPP's float form (`5e7`).
+fn parse_count(w: &str) -> Option<u64> {
+    if let Ok(n) = w.parse::<u64>() {
+        return Some(n);
+    }
+    let f: f64 = w.parse().ok()?;
+    (f >= 0.0 && f.is_finite() && f.fract() == 0.0).then_some(f as u64)
+}
+
+fn pg_enable_disable(dp: &mut Dataplane, a: &mut Args, on: bool) -> R {
+    let want = a.next_word();
+    a.expect_end()?;
+    let pgi = dp
+        .graph
+        .node_index("pg-input")
+        .expect("pg-input registered");
+    let pg = dp.graph.node_mut::<PgInput>(pgi).expect("pg-input type");
+    match &want {
+        Some(n) => {
+            let i = pg
+                .stream_index(n)
+                .ok_or_else(|| err(format!("unknown stream `{n}`")))?;
+            pg.streams[i].enabled = on;
+        }
+        None => pg.streams.iter_mut().for_each(|s| s.enabled = on),
+    }
+    let active = pg.any_active();
+    dp.graph.set_node_state(
+        pgi,
+        if active {
+            NodeState::Polling
+        } else {
+            NodeState::Disabled
+        },
+    );
+    Ok(String::new())
+}
+
+fn pg_enable(dp: &mut Dataplane, a: &mut Args) -> R {
+    pg_enable_disable(dp, a, true)
+}
+
+fn pg_disable(dp: &mut Dataplane, a: &mut Args) -> R {
+    pg_enable_disable(dp, a, false)
+}
+
+fn pg_delete(dp: &mut Dataplane, a: &mut Args) -> R {
+    let n = a.next_word().ok_or_else(|| err("expected a stream name"))?;
+    a.expect_end()?;
+    let pg = dp
+        .graph
+        .node_by_name_mut::<PgInput>("pg-input")
+        .expect("pg-input type");
+    let i = pg
+        .stream_index(&n)
+        .ok_or_else(|| err(format!("unknown stream `{n}`")))?;
+    pg.streams.remove(i);
+    Ok(String::new())
+}
+
+fn show_pg(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let pg = dp
+        .graph
+        .node_by_name_mut::<PgInput>("pg-input")
+        .expect("pg-input type");
+    if pg.streams.is_empty() {
+        return Ok("no streams currently defined".into());
+    }
+    let mut s = format!(
+        "{}{}{}Parameters",
+        center("Name", 16),
+        center("Enabled", 12),
+        center("Count", 16)
+    );
+    for st in &pg.streams {
+        let on = st.enabled && !st.is_done();
+        let _ = write!(
+            s,
+            "\n{}{}{:>16}  limit {}, {} packets in pcap, node {}{}",
+            left(&st.name, 16),
+            center(if on { "Yes" } else { "No" }, 12),
+            st.sent,
+            st.limit,
+            st.packets.len(),
+            st.node_name,
+            if st.is_done() { ", done" } else { "" }
+        );
+    }
+    Ok(s)
+}
+
+/// Create an interface of `class`, backed by a memory device in replay mode or by the class's
+/// live driver.
+pub fn create_device_interface(
+    dp: &mut Dataplane,
+    spec: DeviceSpec,
+    class: DeviceClass,
+    mac_kind: u8,
+) -> Result<u32, String> {
+    let mac = spec
+        .mac
+        .unwrap_or_else(|| default_mac(mac_kind, spec.instance));
+    if dp.interfaces.read().by_name(&spec.name).is_some() {
+        return Err(format!("interface `{}` already exists", spec.name));
+    }
+    let dev = match dp.mode {
+        Mode::Replay => device_handle(MemoryDevice::capturing()),
+        Mode::Live => {
+            let f = dp.device_factories.get(&class).copied().ok_or_else(|| {
+                format!("no live {class:?} driver in this build; run with a replay instead")
+            })?;
+            let mut spec = spec.clone();
+            spec.mac = Some(mac);
+            f(dp, &spec)?
+        }
+    };
+    dp.create_interface(&spec.name, class, mac, spec.instance, dev)
+}
+
+fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut spec = DeviceSpec::default();
+    let mut id = None;
+    while !a.is_empty() {
+        if a.keyword("id") {
+            id = Some(a.u32()?);
+        } else if a.keyword("hw-addr") {
+            spec.mac = Some(a.mac()?);
+        } else if a.keyword("host-mac-addr") {
+            let m = a.mac()?;
+            spec.options.push(("host-mac-addr".into(), fmt_mac(&m)));
+        } else if a.keyword("host-ip4-addr") {
+            let (ip, len) = a.ip4_prefix()?;
+            spec.options
+                .push(("host-ip4-addr".into(), format!("{ip}/{len}")));
+        } else if a.keyword("host-ip4-gw") {
+            let ip = a.ip4()?;
+            spec.options.push(("host-ip4-gw".into(), ip.to_string()));
+        } else if let Some(key) = ["host-if-name", "host-ns", "host-bridge"]
+            .into_iter()
+            .find(|k| a.keyword(k))
+        {
+            let v = a
+                .next_word()
+                .ok_or_else(|| err(format!("expected a value after `{key}`")))?;
+            spec.options.push((key.to_string(), v));
+        } else if a.keyword("rx-ring-size") || a.keyword("tx-ring-size") {
+            let n = a.u32()?;
+            if !n.is_power_of_two() || n > 32768 {
+                return Err(err(format!(
+                    "ring size {n} must be a power of two up to 32768"
+                )));
+            }
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let id = id.ok_or_else(|| err("expected `id <n>`"))?;
+    spec.instance = id;
+    spec.name = format!("tap{id}");
+    spec.class = Some(DeviceClass::Tap);
+    let sw = create_device_interface(dp, spec, DeviceClass::Tap, 0x10).map_err(err)?;
+    Ok(name_of(dp, sw))
+}
+
+fn fmt_mac(m: &[u8; 6]) -> String {
+    crate::interface::format_mac(m)
+}
+
+fn delete_tap(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = if a.keyword("sw_if_index") {
+        a.u32()?
+    } else {
+        interface_arg(dp, a)?
+    };
+    a.expect_end()?;
+    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+    if class != Some(DeviceClass::Tap) {
+        return Err(err(format!("sw_if_index {sw} is not a tap interface")));
+    }
+    dp.delete_interface(sw).map_err(err)?;
+    Ok(String::new())
+}
+
+fn create_host_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut spec = DeviceSpec::default();
+    let mut host = None;
+    while !a.is_empty() {
+        if a.keyword("name") {
+            host = a.next_word();
+        } else if a.keyword("hw-addr") {
+            spec.mac = Some(a.mac()?);
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let host = host.ok_or_else(|| err("expected `name <host interface>`"))?;
+    if host.len() > 15 {
+        return Err(err(format!(
+            "host interface name `{host}` is longer than 15 characters"
+        )));
+    }
+    let instance = dp.interfaces.read().hw.len() as u32;
+    spec.instance = instance;
+    spec.name = format!("host-{host}");
+    spec.options.push(("host-if-name".into(), host));
+    spec.class = Some(DeviceClass::AfPacket);
+    let sw = create_device_interface(dp, spec, DeviceClass::AfPacket, 0x20).map_err(err)?;
+    Ok(name_of(dp, sw))
+}
+
+fn delete_host_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+    if !a.keyword("name") {
+        return Err(err("expected `name <host interface>`"));
+    }
+    let host = a
+        .next_word()
+        .ok_or_else(|| err("expected `name <host interface>`"))?;
+    a.expect_end()?;
+    let sw = dp.sw_if_index(&format!("host-{host}")).map_err(err)?;
+    dp.delete_interface(sw).map_err(err)?;
+    Ok(String::new())
+}
+
+fn create_af_xdp(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut spec = DeviceSpec::default();
+    let (mut host, mut name) = (None, None);
+    while !a.is_empty() {
+        if a.keyword("host-if") {
+            host = a.next_word();
+        } else if a.keyword("name") {
+            name = a.next_word();
+        } else if a.keyword("num-rx-queues") {
+            let n = a.u32()?;
+            if n == 0 || n > 64 {
+                return Err(err(format!("num-rx-queues {n} out of range 1..64")));
+            }
+            spec.options.push(("num-rx-queues".into(), n.to_string()));
+        } else if a.keyword("prog") {
+            let p = a
+                .next_word()
+                .ok_or_else(|| err("expected a file after `prog`"))?;
+            spec.options.push(("prog".into(), p));
+        } else if a.keyword("zero-copy") {
+            spec.options.push(("mode".into(), "zero-copy".into()));
+        } else if a.keyword("no-zero-copy") {
+            spec.options.push(("mode".into(), "copy".into()));
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let host = host.ok_or_else(|| err("expected `host-if <ifname>`"))?;
+    spec.instance = dp.interfaces.read().hw.len() as u32;
+    spec.name = name.unwrap_or_else(|| format!("{host}/0"));
+    spec.options.push(("host-if".into(), host));
+    spec.class = Some(DeviceClass::AfXdp);
+    let sw = create_device_interface(dp, spec, DeviceClass::AfXdp, 0x30).map_err(err)?;
+    Ok(name_of(dp, sw))
+}
+
+/// VPP's DPDK interface name from a PCI address: `0000:00:08.0` -> `GigabitEthernet0/8/0`.
+pub fn dpdk_name_from_pci(pci: &str) -> Option<String> {
+    let (dom_bus, devfn) = pci.rsplit_once(':')?;
+    let bus = dom_bus.rsplit(':').next()?;
+    let (dev, func) = devfn.split_once('.')?;
+    let bus = u32::from_str_radix(bus, 16).ok()?;
+    let dev = u32::from_str_radix(dev, 16).ok()?;
+    let func = u32::from_str_radix(func, 16).ok()?;
+    if bus > 0xff || dev > 0x1f || func > 7 {
+        return None;
+    }
+    Some(format!("GigabitEthernet{bus:x}/{dev:x}/{func:x}"))
+}
+
+fn create_dpdk(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut spec = DeviceSpec::default();
+    let (mut dev, mut vdev, mut name) = (None, None, None);
+    while !a.is_empty() {
+        if a.keyword("dev") {
+            dev = a.next_word();
+        } else if a.keyword("vdev") {
+            vdev = a.next_word();
+        } else if a.keyword("name") {
+            name = a.next_word();
+        } else if a.keyword("hw-addr") {
+            spec.mac = Some(a.mac()?);
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let name = match (&dev, &vdev, name) {
+        (_, _, Some(n)) => n,
+        (Some(pci), None, None) => dpdk_name_from_pci(pci).ok_or_else(|| {
+            err(format!(
+                "`{pci}` is not a PCI address; expected DDDD:BB:DD.F such as 0000:00:08.0"
+            ))
+        })?,
+        (None, Some(v), None) => v.split(',').next().unwrap_or(v).to_string(),
+        _ => return Err(err("expected `dev <pci-address>` or `vdev <name>`")),
+    };
+    if let Some(d) = dev {
+        spec.options.push(("dev".into(), d));
+    }
+    if let Some(v) = vdev {
+        spec.options.push(("vdev".into(), v));
+    }
+    spec.instance = dp.interfaces.read().hw.len() as u32;
+    spec.name = name;
+    spec.class = Some(DeviceClass::Dpdk);
+    let sw = create_device_interface(dp, spec, DeviceClass::Dpdk, 0x40).map_err(err)?;
+    Ok(name_of(dp, sw))
+}
+
+fn create_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
+    let (mut mac, mut instance) = (None, None);
+    while !a.is_empty() {
+        if a.keyword("mac") {
+            mac = Some(a.mac()?);
+        } else if a.keyword("instance") {
+            instance = Some(a.u32()?);
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let instance = match instance {
+        Some(i) => i,
+        None => {
+            let im = dp.interfaces.read();
+            (0..)
+                .find(|i| im.by_name(&format!("loop{i}")).is_none())
+                .unwrap_or(0)
+        }
+    };
+    let name = format!("loop{instance}");
+    let mac = mac.unwrap_or([0xde, 0xad, 0x00, 0x00, 0x00, instance as u8]);
+    let dev = device_handle(MemoryDevice::capturing());
+    let sw = dp
+        .create_interface(&name, DeviceClass::Loopback, mac, instance, dev)
+        .map_err(err)?;
+    Ok(name_of(dp, sw))
+}
+
+fn test_l2patch(dp: &mut Dataplane, a: &mut Args) -> R {
+    let (mut rx, mut tx, mut del) = (None, None, false);
+    while !a.is_empty() {
+        if a.keyword("rx") {
+            rx = Some(interface_arg(dp, a)?);
+        } else if a.keyword("tx") {
+            tx = Some(interface_arg(dp, a)?);
+        } else if a.keyword("del") {
+            del = true;
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let rx = rx.ok_or_else(|| err("expected `rx <interface>`"))?;
+    let tx = tx.ok_or_else(|| err("expected `tx <interface>`"))?;
+    crate::l2patch::set_patch(dp, rx, tx, del).map_err(err)?;
+    Ok(String::new())
+}
+
+/// Interface name lookup helper for other crates' formatters.
+pub fn interface_name(im: &InterfaceMain, sw: u32) -> String {
+    im.name(sw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vpp_justification() {
+        assert_eq!(center("ab", 5), "  ab ");
+        assert_eq!(center("abcdef", 3), "abc");
+        assert_eq!(left("ab", 4), "ab  ");
+        assert_eq!(vpp_e2(58.6), "5.86e1");
+        assert_eq!(vpp_e2(0.0), "0.00e0");
+    }
+
+    #[test]
+    fn pci_names() {
+        assert_eq!(
+            dpdk_name_from_pci("0000:00:08.0").as_deref(),
+            Some("GigabitEthernet0/8/0")
+        );
+        assert_eq!(
+            dpdk_name_from_pci("0000:3b:00.1").as_deref(),
+            Some("GigabitEthernet3b/0/1")
+        );
+        assert!(dpdk_name_from_pci("nonsense").is_none());
+    }
+}
