@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod pcapgen;
 pub mod replay_cmd;
 
 use std::path::Path;

@@ -47,6 +47,11 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         trace: u32,
     },
+    /// Write the benchmark pcaps (syn.pcap, flows10k.pcap) of ../shared/bench/make_pcaps.py.
+    MakeBenchPcaps {
+        /// Output folder.
+        dir: PathBuf,
+    },
     /// Run packet-generator streams to completion and print `show runtime`.
     Bench {
         /// Configuration script.
@@ -96,6 +101,8 @@ fn main() -> ExitCode {
             interface,
             buffers,
         }),
+        (Some(Cmd::MakeBenchPcaps { dir }), _) => dataplane::pcapgen::write_bench_pcaps(&dir)
+            .map(|()| println!("wrote syn.pcap and flows10k.pcap in {}", dir.display())),
         (None, Some(file)) => run_exec(file),
         (None, None) => Err(
             "nothing to do: give a subcommand (replay, bench) or --exec FILE; see --help".into(),

@@ -269,7 +269,7 @@ impl Ip4Mtrie {
     /// inserted prefix covering it, or the default value.
     ///
     /// At most three dependent loads: root ply, then up to two 8-bit plies.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, addr: u32) -> u32 {
         let mut leaf = self.root[(addr >> ROOT_BITS) as usize];
         if !is_terminal(leaf) {

@@ -57,13 +57,17 @@ pub mod flags {
 /// Per-buffer metadata, like VPP's `vlib_buffer_t` header plus `vnet_buffer_opaque_t`.
 ///
 /// Layer offsets are relative to the start of the data area (`current_data == 0`), like VPP's.
+/// Exactly one cache line.
 #[derive(Clone, Copy, Debug)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct BufferMeta {
     /// Offset of the current header from the data start; negative inside the headroom.
-    pub current_data: i16,
+    /// Invariant (kept by every mutator): `-BUFFER_PRE_DATA_SIZE <= current_data` and
+    /// `current_data + current_length <= BUFFER_DATA_SIZE`, so the packet is always inside its
+    /// buffer and data access needs no further check.
+    current_data: i16,
     /// Bytes from `current_data` to the end of the packet.
-    pub current_length: u16,
+    current_length: u16,
     /// See [`flags`].
     pub flags: u32,
     /// Receive and transmit software interface (`[RX]`, `[TX]`); `INVALID_INDEX` when unset.
@@ -88,8 +92,16 @@ pub struct BufferMeta {
     pub adj_index: [u32; 2],
     /// Flow hash computed for load balancing.
     pub flow_hash: u32,
-    /// Scratch space for plugins (NAT, ACL) to pass data between their own nodes.
-    pub opaque: [u32; 6],
+    /// Scratch space for plugins (NAT, ACL, ICMP errors) to pass data between their own nodes.
+    pub opaque: [u32; 4],
+}
+
+const _: () = assert!(std::mem::size_of::<BufferMeta>() == 64);
+
+impl Default for BufferMeta {
+    fn default() -> Self {
+        BufferMeta::RESET
+    }
 }
 
 impl BufferMeta {
@@ -108,13 +120,53 @@ impl BufferMeta {
         fib_index: 0,
         adj_index: [INVALID_INDEX; 2],
         flow_hash: 0,
-        opaque: [0; 6],
+        opaque: [0; 4],
     };
 
     /// True when the packet is traced.
     #[inline]
     pub fn is_traced(&self) -> bool {
         self.flags & flags::TRACED != 0
+    }
+
+    /// Offset of the current header from the data start (negative inside the headroom).
+    #[inline(always)]
+    pub fn current_data(&self) -> i16 {
+        self.current_data
+    }
+
+    /// Bytes from the current header to the end of the packet.
+    #[inline(always)]
+    pub fn current_length(&self) -> u16 {
+        self.current_length
+    }
+
+    /// Move the current header by `delta` bytes (positive strips a header, negative pushes one
+    /// into the headroom). Returns false, changing nothing, if the packet would leave its buffer.
+    #[inline(always)]
+    pub fn advance(&mut self, delta: i32) -> bool {
+        let new_data = self.current_data as i32 + delta;
+        let new_len = self.current_length as i32 - delta;
+        if new_data < -(BUFFER_PRE_DATA_SIZE as i32)
+            || new_len < 0
+            || new_data + new_len > BUFFER_DATA_SIZE as i32
+        {
+            return false;
+        }
+        self.current_data = new_data as i16;
+        self.current_length = new_len as u16;
+        true
+    }
+
+    /// Set the packet length from the current header. Returns false, changing nothing, if it
+    /// would not fit in the buffer.
+    #[inline(always)]
+    pub fn set_length(&mut self, len: usize) -> bool {
+        if self.current_data as isize + len as isize > BUFFER_DATA_SIZE as isize {
+            return false;
+        }
+        self.current_length = len as u16;
+        true
     }
 }
 
@@ -129,10 +181,68 @@ pub struct PoolStats {
     pub alloc_failures: u64,
 }
 
+/// One cache line of packet memory (gives the data area 64-byte alignment).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+const LINES_PER_BUFFER: usize = BUFFER_TOTAL_SIZE / 64;
+const _: () = assert!(BUFFER_TOTAL_SIZE.is_multiple_of(64));
+
+/// Packet memory: whole cache lines, viewed as bytes.
+struct DataArea {
+    lines: crate::mem::HugeSlice<Line>,
+}
+
+impl DataArea {
+    fn new(n_buffers: usize) -> Self {
+        DataArea {
+            lines: crate::mem::HugeSlice::new(n_buffers * LINES_PER_BUFFER, Line([0; 64])),
+        }
+    }
+
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `Line` is a plain `[u8; 64]` with no padding, so the vector's storage is
+        // `lines.len() * 64` initialised bytes; the slice borrows `self` immutably.
+        unsafe {
+            std::slice::from_raw_parts(self.lines.as_ptr() as *const u8, self.lines.len() * 64)
+        }
+    }
+
+    #[inline(always)]
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; the slice borrows `self` mutably, so it is the only view.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.lines.as_mut_ptr() as *mut u8,
+                self.lines.len() * 64,
+            )
+        }
+    }
+}
+
+impl std::ops::Index<std::ops::Range<usize>> for DataArea {
+    type Output = [u8];
+    #[inline(always)]
+    fn index(&self, r: std::ops::Range<usize>) -> &[u8] {
+        &self.bytes()[r]
+    }
+}
+
+impl std::ops::IndexMut<std::ops::Range<usize>> for DataArea {
+    #[inline(always)]
+    fn index_mut(&mut self, r: std::ops::Range<usize>) -> &mut [u8] {
+        &mut self.bytes_mut()[r]
+    }
+}
+
 /// A per-thread pool of packet buffers.
 pub struct BufferPool {
-    meta: Vec<BufferMeta>,
-    data: Vec<u8>,
+    meta: crate::mem::HugeSlice<BufferMeta>,
+    data: DataArea,
+    /// Start of the packet memory (the `DataArea` never reallocates).
+    base: *mut u8,
     free: Vec<BufferIndex>,
     /// One bit per buffer: set while allocated (catches double frees).
     allocated: Vec<u64>,
@@ -147,9 +257,12 @@ impl BufferPool {
         let mut free: Vec<BufferIndex> = (0..n).collect();
         // Pop from the end: hand out low indices first, which keeps replays readable.
         free.reverse();
+        let mut data = DataArea::new(n_us);
+        let base = data.lines.as_mut_ptr() as *mut u8;
         BufferPool {
-            meta: vec![BufferMeta::RESET; n_us],
-            data: vec![0u8; n_us * BUFFER_TOTAL_SIZE],
+            meta: crate::mem::HugeSlice::new(n_us, BufferMeta::RESET),
+            data,
+            base,
             free,
             allocated: vec![0u64; n_us.div_ceil(64)],
             alloc_failures: 0,
@@ -230,6 +343,31 @@ impl BufferPool {
             .is_some_and(|w| w & (1 << (bi % 64)) != 0)
     }
 
+    /// Ask the CPU to bring a buffer's metadata and first header lines into cache (call a few
+    /// packets ahead in node loops).
+    #[inline(always)]
+    pub fn prefetch(&self, bi: BufferIndex) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let i = bi as usize;
+            let m = self.meta.as_ptr().wrapping_add(i) as *const i8;
+            let d = self
+                .base
+                .wrapping_add(i * BUFFER_TOTAL_SIZE + BUFFER_PRE_DATA_SIZE)
+                as *const i8;
+            // SAFETY: prefetch is only a hint: it never faults and has no memory effects, even
+            // for an address outside any allocation.
+            #[allow(unused_unsafe)]
+            unsafe {
+                _mm_prefetch(m, _MM_HINT_T0);
+                _mm_prefetch(d, _MM_HINT_T0);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = bi;
+    }
+
     /// Metadata of a buffer.
     #[inline]
     pub fn meta(&self, bi: BufferIndex) -> &BufferMeta {
@@ -247,69 +385,67 @@ impl BufferPool {
         bi as usize * BUFFER_TOTAL_SIZE + BUFFER_PRE_DATA_SIZE
     }
 
+    /// Byte range of the packet in the data area: (start, length). In bounds by the metadata
+    /// invariant (see [`BufferMeta::current_data`]).
+    #[inline(always)]
+    fn span(bi: BufferIndex, m: &BufferMeta) -> (usize, usize) {
+        let start = (bi as usize * BUFFER_TOTAL_SIZE + BUFFER_PRE_DATA_SIZE) as isize
+            + m.current_data as isize;
+        (start as usize, m.current_length as usize)
+    }
+
     /// The packet bytes from `current_data` for `current_length` bytes.
-    #[inline]
+    #[inline(always)]
     pub fn data(&self, bi: BufferIndex) -> &[u8] {
         let m = &self.meta[bi as usize];
-        let start = (Self::base(bi) as isize + m.current_data as isize) as usize;
-        &self.data[start..start + m.current_length as usize]
+        let (start, len) = Self::span(bi, m);
+        // SAFETY: bi < meta.len() (checked by the index above), so buffer bi's slot is inside the
+        // data area; the metadata invariant keeps [start, start+len) inside that slot. The
+        // borrow of `self` prevents mutable aliases.
+        unsafe { std::slice::from_raw_parts(self.base.add(start), len) }
     }
 
     /// Mutable packet bytes from `current_data` for `current_length` bytes.
-    #[inline]
+    #[inline(always)]
     pub fn data_mut(&mut self, bi: BufferIndex) -> &mut [u8] {
         let m = &self.meta[bi as usize];
-        let start = (Self::base(bi) as isize + m.current_data as isize) as usize;
-        let len = m.current_length as usize;
-        &mut self.data[start..start + len]
+        let (start, len) = Self::span(bi, m);
+        // SAFETY: as in `data`; `&mut self` makes this the only view of the bytes.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) }
     }
 
     /// Metadata and mutable packet bytes at once.
-    #[inline]
+    #[inline(always)]
     pub fn meta_and_data_mut(&mut self, bi: BufferIndex) -> (&mut BufferMeta, &mut [u8]) {
         let m = &mut self.meta[bi as usize];
-        let start = (Self::base(bi) as isize + m.current_data as isize) as usize;
-        let len = m.current_length as usize;
-        (m, &mut self.data[start..start + len])
+        let (start, len) = Self::span(bi, m);
+        // SAFETY: as in `data_mut`; metadata and packet bytes are separate allocations.
+        let d = unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) };
+        (m, d)
     }
 
     /// Bytes from `offset` (relative to the data start, may be negative) to the end of the buffer
     /// area, regardless of `current_length` (trace capture of padding, like VPP's).
     #[inline]
     pub fn raw_from(&self, bi: BufferIndex, offset: i16) -> &[u8] {
-        let start = (Self::base(bi) as isize + offset as isize) as usize;
-        let end = bi as usize * BUFFER_TOTAL_SIZE + BUFFER_TOTAL_SIZE;
-        &self.data[start..end]
+        let slot = bi as usize * BUFFER_TOTAL_SIZE;
+        let start = (Self::base(bi) as isize + offset as isize).max(slot as isize) as usize;
+        let end = slot + BUFFER_TOTAL_SIZE;
+        &self.data[start.min(end)..end]
     }
 
     /// Move `current_data` by `delta` bytes (positive: strip a header; negative: push into the
     /// headroom). Returns false, changing nothing, if the move leaves the buffer.
     #[inline]
     pub fn advance(&mut self, bi: BufferIndex, delta: i32) -> bool {
-        let m = &mut self.meta[bi as usize];
-        let new_data = m.current_data as i32 + delta;
-        let new_len = m.current_length as i32 - delta;
-        if new_data < -(BUFFER_PRE_DATA_SIZE as i32)
-            || new_len < 0
-            || new_data + new_len > BUFFER_DATA_SIZE as i32
-        {
-            return false;
-        }
-        m.current_data = new_data as i16;
-        m.current_length = new_len as u16;
-        true
+        self.meta[bi as usize].advance(delta)
     }
 
     /// Set the packet to `len` bytes at `current_data` (used by drivers and generators).
     /// Returns false if it does not fit.
     #[inline]
     pub fn set_length(&mut self, bi: BufferIndex, len: usize) -> bool {
-        let m = &mut self.meta[bi as usize];
-        if m.current_data as isize + len as isize > BUFFER_DATA_SIZE as isize {
-            return false;
-        }
-        m.current_length = len as u16;
-        true
+        self.meta[bi as usize].set_length(len)
     }
 
     /// Copy `bytes` into the buffer at data offset 0 and set the length. Returns false if too long.
@@ -333,6 +469,10 @@ impl BufferPool {
         &mut self.data[base..base + BUFFER_DATA_SIZE]
     }
 }
+
+// SAFETY: `base` points into `data`, which the pool owns; moving the pool to another thread moves
+// the sole owner of that memory along with the pointer.
+unsafe impl Send for BufferPool {}
 
 impl std::fmt::Debug for BufferPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

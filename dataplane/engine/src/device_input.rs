@@ -106,7 +106,7 @@ impl DeviceInput {
         let features = self.features.read();
         let node = cx.node_index();
         for (k, &bi) in bufs.iter().enumerate() {
-            let len = cx.vm.buffers.meta(bi).current_length as usize;
+            let len = cx.vm.buffers.meta(bi).current_length() as usize;
             bytes += len as u64;
             {
                 let m = cx.vm.buffers.meta_mut(bi);
@@ -151,8 +151,8 @@ impl DeviceInput {
                     r.u[1] = next_index as u64;
                     r.u[2] = len as u64;
                     r.u[3] = bi as u64;
-                    r.u[4] = m.current_data as i64 as u64;
-                    r.u[5] = m.current_length as u64;
+                    r.u[4] = m.current_data() as i64 as u64;
+                    r.u[5] = m.current_length() as u64;
                     r.u[6] = m.flags as u64;
                     r.u[7] = m.trace_handle as u64;
                     r.set_data(&tmp[..c], 128);

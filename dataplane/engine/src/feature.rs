@@ -370,10 +370,8 @@ mod tests {
         fm.enable_disable(&mut g, "ip4-unicast", "acl-in", 6, None, true)
             .unwrap();
         let start = g.node_index("ip4-input").unwrap();
-        let mut m = BufferMeta {
-            sw_if_index: [6, u32::MAX],
-            ..*crate::buffer::BufferPool::new(1).meta(0)
-        };
+        let mut m = BufferMeta::default();
+        m.sw_if_index = [6, u32::MAX];
         let s0 = fm.start(arc, start, 6, &mut m).unwrap();
         assert_eq!(g.nexts(start)[s0 as usize], acl);
         let s1 = fm.next(&mut m).unwrap();

@@ -333,7 +333,7 @@ impl Node for InterfaceOutput {
             Ok(()) => {
                 let mut bytes = 0u64;
                 for &bi in frame {
-                    bytes += cx.vm.buffers.meta(bi).current_length as u64;
+                    bytes += cx.vm.buffers.meta(bi).current_length() as u64;
                 }
                 let c = cx.vm.if_counters_mut(self.sw_if_index);
                 c.tx_packets += frame.len() as u64;
@@ -394,10 +394,10 @@ impl Node for InterfaceTx {
                     if let Some(r) = cx.trace(bi) {
                         r.u[0] = self.sw_if_index as u64;
                         r.u[1] = queue as u64;
-                        r.u[2] = m.current_length as u64;
+                        r.u[2] = m.current_length() as u64;
                         r.u[3] = bi as u64;
-                        r.u[4] = m.current_data as i64 as u64;
-                        r.u[5] = m.current_length as u64;
+                        r.u[4] = m.current_data() as i64 as u64;
+                        r.u[5] = m.current_length() as u64;
                         r.u[6] = m.flags as u64;
                         r.u[7] = m.trace_handle as u64;
                         r.set_data(&tmp[..n], 128);

@@ -20,6 +20,7 @@ pub mod feature;
 pub mod graph;
 pub mod interface;
 pub mod l2patch;
+pub mod mem;
 pub mod pcap;
 pub mod pg;
 pub mod replay;

@@ -1,0 +1,152 @@
+//! Builds the benchmark streams of `../shared/bench/make_pcaps.py` without scapy: `syn.pcap` (one
+//! 74-byte TCP SYN 10.1.1.3:46310 -> 10.104.221.85:80, the seed 003 packet) and `flows10k.pcap`
+//! (10,000 such SYNs with source ports 10000..19999). The bytes are what scapy writes: same
+//! headers, options (MSS 1460, SACK permitted, timestamps 2208112640/0, NOP, window scale 7) and
+//! checksums.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use graph_nodes::wire::checksum;
+
+/// Parameters of a TCP/IPv4 frame.
+#[derive(Clone, Debug)]
+pub struct TcpFrame {
+    /// Ethernet source.
+    pub src_mac: [u8; 6],
+    /// Ethernet destination.
+    pub dst_mac: [u8; 6],
+    /// IPv4 source.
+    pub src: Ipv4Addr,
+    /// IPv4 destination.
+    pub dst: Ipv4Addr,
+    /// IP identification.
+    pub id: u16,
+    /// Don't-fragment flag.
+    pub df: bool,
+    /// TTL.
+    pub ttl: u8,
+    /// TCP source port.
+    pub sport: u16,
+    /// TCP destination port.
+    pub dport: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgment number.
+    pub ack: u32,
+    /// TCP flags byte.
+    pub flags: u8,
+    /// Window.
+    pub window: u16,
+    /// TCP options (padded to 4 bytes by the caller).
+    pub options: Vec<u8>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+/// The options scapy writes for make_pcaps.py's SYN.
+pub fn syn_options() -> Vec<u8> {
+    let mut o = vec![0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a];
+    o.extend_from_slice(&2_208_112_640u32.to_be_bytes());
+    o.extend_from_slice(&0u32.to_be_bytes());
+    o.extend_from_slice(&[0x01, 0x03, 0x03, 0x07]);
+    o
+}
+
+impl TcpFrame {
+    /// make_pcaps.py's SYN with source port `sport`.
+    pub fn bench_syn(sport: u16) -> Self {
+        TcpFrame {
+            src_mac: [0, 0, 0, 0, 0, 2],
+            dst_mac: [0x02, 0xfe, 0x16, 0x3f, 0x5f, 0x0f],
+            src: Ipv4Addr::new(10, 1, 1, 3),
+            dst: Ipv4Addr::new(10, 104, 221, 85),
+            id: 0x5eb4,
+            df: true,
+            ttl: 64,
+            sport,
+            dport: 80,
+            seq: 0xba5b_f36d,
+            ack: 0,
+            flags: 0x02,
+            window: 29200,
+            options: syn_options(),
+            payload: Vec::new(),
+        }
+    }
+
+    /// The frame's bytes, with valid IP and TCP checksums.
+    pub fn build(&self) -> Vec<u8> {
+        let tcp_len = 20 + self.options.len() + self.payload.len();
+        let ip_len = 20 + tcp_len;
+        let mut f = Vec::with_capacity(14 + ip_len);
+        f.extend_from_slice(&self.dst_mac);
+        f.extend_from_slice(&self.src_mac);
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0x00]);
+        f.extend_from_slice(&(ip_len as u16).to_be_bytes());
+        f.extend_from_slice(&self.id.to_be_bytes());
+        f.extend_from_slice(&[if self.df { 0x40 } else { 0 }, 0]);
+        f.extend_from_slice(&[self.ttl, 6, 0, 0]);
+        f.extend_from_slice(&self.src.octets());
+        f.extend_from_slice(&self.dst.octets());
+        let c = checksum::ipv4_header_checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        let t = f.len();
+        f.extend_from_slice(&self.sport.to_be_bytes());
+        f.extend_from_slice(&self.dport.to_be_bytes());
+        f.extend_from_slice(&self.seq.to_be_bytes());
+        f.extend_from_slice(&self.ack.to_be_bytes());
+        f.push((((20 + self.options.len()) / 4) as u8) << 4);
+        f.push(self.flags);
+        f.extend_from_slice(&self.window.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend_from_slice(&self.options);
+        f.extend_from_slice(&self.payload);
+        let c = checksum::ipv4_l4_checksum(self.src, self.dst, 6, &f[t..]);
+        f[t + 16..t + 18].copy_from_slice(&c.to_be_bytes());
+        f
+    }
+}
+
+/// Write `syn.pcap` and `flows10k.pcap` into `dir`.
+pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    let syn = TcpFrame::bench_syn(46310).build();
+    engine::pcap::write_pcap(&dir.join("syn.pcap"), [(0u64, syn.as_slice())])?;
+    let flows: Vec<Vec<u8>> = (10000..20000u16)
+        .map(|p| TcpFrame::bench_syn(p).build())
+        .collect();
+    engine::pcap::write_pcap(
+        &dir.join("flows10k.pcap"),
+        flows.iter().map(|f| (0u64, f.as_slice())),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_syn_matches_the_documented_headers() {
+        let f = TcpFrame::bench_syn(46310).build();
+        assert_eq!(f.len(), 74);
+        // POD_TO_SERVICE_HOST documents the same IP header: checksum 0xe946.
+        assert_eq!(&f[24..26], &[0xe9, 0x46]);
+        let p = etherparse::SlicedPacket::from_ethernet(&f).expect("valid frame");
+        let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+            panic!("not IPv4")
+        };
+        assert_eq!(ip.header().identification(), 0x5eb4);
+        let Some(etherparse::TransportSlice::Tcp(tcp)) = p.transport else {
+            panic!("not TCP")
+        };
+        assert_eq!(tcp.source_port(), 46310);
+        assert_eq!(tcp.data_offset(), 10);
+        let want = tcp
+            .to_header()
+            .calc_checksum_ipv4(&ip.header().to_header(), &[])
+            .unwrap();
+        assert_eq!(tcp.checksum(), want);
+    }
+}

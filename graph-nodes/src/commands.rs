@@ -1,0 +1,378 @@
+//! IPv4 CLI commands in VPP's syntax: interface addresses, routes, neighbours (ARP), and the
+//! `show` commands for the FIB, adjacencies, neighbours and interface addresses.
+
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+use cli::{Args, CliError, Registry};
+use engine::Dataplane;
+
+use crate::fib::{Path, PathKind, Source};
+use crate::ip4;
+
+type R = Result<String, CliError>;
+
+fn err(m: impl Into<String>) -> CliError {
+    CliError::new(m)
+}
+
+/// Register the commands.
+pub fn register(reg: &mut Registry<Dataplane>) {
+    let cmds: &[(&str, &str, cli::Handler<Dataplane>)] = &[
+        (
+            "set interface ip address",
+            "set interface ip address [del] <interface> <address>/<length> [del] | del <interface> all",
+            set_interface_ip_address,
+        ),
+        (
+            "set interface unnumbered",
+            "set interface unnumbered <interface> use <interface> [del]",
+            set_interface_unnumbered,
+        ),
+        (
+            "ip route",
+            "ip route add|del [count <n>] <prefix>/<length> [table 0] via <next-hop> [<interface>] [weight <n>] | via <interface> | drop | unreachable",
+            ip_route,
+        ),
+        (
+            "set ip neighbor",
+            "set ip neighbor [del] <interface> <address> <mac> [static] [no-fib-entry]",
+            set_ip_neighbor,
+        ),
+        (
+            "set ip arp",
+            "set ip arp [del] [static] [no-fib-entry] <interface> <address> <mac> [del]",
+            set_ip_neighbor,
+        ),
+        ("show ip fib", "show ip fib [<prefix>/<length> | <address>]", show_ip_fib),
+        ("show adj", "show adj [<index>]", show_adj),
+        ("show ip neighbors", "show ip neighbors", show_ip_neighbors),
+        ("show ip arp", "show ip arp", show_ip_neighbors),
+        (
+            "show interface address",
+            "show interface address [<interface>]",
+            show_interface_address,
+        ),
+    ];
+    for (p, h, f) in cmds {
+        reg.register(p, h, *f).expect("unique command paths");
+    }
+}
+
+fn interface(dp: &Dataplane, a: &mut Args) -> Result<u32, CliError> {
+    let w = a
+        .next_word()
+        .ok_or_else(|| err("expected an interface name"))?;
+    dp.sw_if_index(&w).map_err(err)
+}
+
+fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut del = a.keyword("del");
+    let sw = interface(dp, a)?;
+    if del && a.keyword("all") {
+        a.expect_end()?;
+        let h = ip4(dp).clone();
+        let mut fib = h.fib.write();
+        let addrs = fib.if_addrs.get(sw as usize).cloned().unwrap_or_default();
+        for (ad, l) in addrs {
+            fib.del_interface_address(sw, ad, l).map_err(|e| err(e.0))?;
+        }
+        return Ok(String::new());
+    }
+    let (addr, len) = a.ip4_prefix()?;
+    del |= a.keyword("del");
+    a.expect_end()?;
+    let h = ip4(dp).clone();
+    let mut fib = h.fib.write();
+    if del {
+        fib.del_interface_address(sw, addr, len)
+    } else {
+        fib.add_interface_address(sw, addr, len)
+    }
+    .map_err(|e| err(e.0))?;
+    Ok(String::new())
+}
+
+fn set_interface_unnumbered(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = interface(dp, a)?;
+    if !a.keyword("use") {
+        return Err(err("expected `use <interface>`"));
+    }
+    let donor = interface(dp, a)?;
+    let del = a.keyword("del");
+    a.expect_end()?;
+    if sw == donor {
+        return Err(err("an interface cannot be unnumbered to itself"));
+    }
+    let h = ip4(dp).clone();
+    let mut fib = h.fib.write();
+    if del {
+        fib.unnumbered.remove(&sw);
+    } else {
+        fib.unnumbered.insert(sw, donor);
+    }
+    Ok(String::new())
+}
+
+/// Parse one `via ...` path (after the `via` keyword), or `drop` / `unreachable`.
+fn parse_path(dp: &Dataplane, a: &mut Args) -> Result<Path, CliError> {
+    if a.keyword("drop") {
+        return Ok(Path::new(PathKind::Drop));
+    }
+    if a.keyword("unreachable") {
+        return Ok(Path::new(PathKind::Unreachable));
+    }
+    let mark = a.mark();
+    let kind = if let Ok(nh) = a.ip4() {
+        // Optional interface: any word that names one.
+        let sw = match a.peek() {
+            Some(w) if dp.sw_if_index(w).is_ok() => {
+                let w = a.next_word().expect("peeked");
+                Some(dp.sw_if_index(&w).map_err(err)?)
+            }
+            _ => None,
+        };
+        match sw {
+            Some(sw_if_index) => PathKind::AttachedNextHop { nh, sw_if_index },
+            None => PathKind::Recursive { nh },
+        }
+    } else {
+        a.rewind(mark);
+        match a.next_word() {
+            Some(w) => match dp.sw_if_index(&w) {
+                Ok(sw_if_index) => PathKind::Attached { sw_if_index },
+                Err(_) => {
+                    return Err(err(format!(
+                        "expected a next-hop address or interface after `via`, got `{w}`"
+                    )))
+                }
+            },
+            None => return Err(err("expected a next-hop address or interface after `via`")),
+        }
+    };
+    let mut weight = 1;
+    if a.keyword("weight") {
+        weight = a.u32()?;
+        if weight == 0 {
+            return Err(err("weight must be at least 1"));
+        }
+    }
+    Ok(Path { kind, weight })
+}
+
+fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
+    // `ip route X via Y` (no add/del) adds, as in VPP.
+    let add = a.keyword("add") || !a.keyword("del");
+    let mut count = 1u32;
+    if a.keyword("count") {
+        count = a.u32()?;
+        if count == 0 {
+            return Err(err("count must be at least 1"));
+        }
+    }
+    let (addr, len) = a.ip4_prefix()?;
+    if a.keyword("table") {
+        let t = a.u32()?;
+        if t != 0 {
+            return Err(err(format!(
+                "table {t} does not exist; only table 0 is configured"
+            )));
+        }
+    }
+    let mut paths = Vec::new();
+    while !a.is_empty() {
+        if a.keyword("via") || a.peek() == Some("drop") || a.peek() == Some("unreachable") {
+            paths.push(parse_path(dp, a)?);
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    if add && paths.is_empty() {
+        return Err(err(
+            "expected `via <next-hop> [<interface>]`, `via <interface>` or `drop`",
+        ));
+    }
+    let step: u64 = if len == 0 {
+        0
+    } else {
+        1u64 << (32 - len as u32)
+    };
+    let base = u32::from(addr) as u64;
+    if base + step * (count as u64 - 1) > u32::MAX as u64 {
+        return Err(err(format!(
+            "count {count} from {addr}/{len} runs past 255.255.255.255"
+        )));
+    }
+    let h = ip4(dp).clone();
+    let mut fib = h.fib.write();
+    for i in 0..count as u64 {
+        let p = Ipv4Addr::from((base + step * i) as u32);
+        let r = if add {
+            paths
+                .iter()
+                .try_for_each(|path| fib.add_path(0, p, len, Source::Cli, *path).map(|_| ()))
+        } else if paths.is_empty() {
+            fib.del_source(0, p, len, Source::Cli)
+        } else {
+            paths
+                .iter()
+                .try_for_each(|path| fib.del_path(0, p, len, Source::Cli, path.kind))
+        };
+        r.map_err(|e| err(e.0))?;
+    }
+    Ok(String::new())
+}
+
+fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
+    let (mut del, mut is_static, mut fib_entry) = (false, false, true);
+    let mut words = (None, None, None);
+    while !a.is_empty() {
+        if a.keyword("del") {
+            del = true;
+        } else if a.keyword("static") {
+            is_static = true;
+        } else if a.keyword("no-fib-entry") {
+            fib_entry = false;
+        } else if words.0.is_none() {
+            words.0 = Some(interface(dp, a)?);
+        } else if words.1.is_none() {
+            words.1 = Some(a.ip4()?);
+        } else if words.2.is_none() {
+            words.2 = Some(a.mac()?);
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let sw = words
+        .0
+        .ok_or_else(|| err("expected <interface> <address> <mac>"))?;
+    let ip = words
+        .1
+        .ok_or_else(|| err("expected <interface> <address> <mac>"))?;
+    let h = ip4(dp).clone();
+    let mut fib = h.fib.write();
+    if del {
+        fib.del_neighbor(sw, ip).map_err(|e| err(e.0))?;
+        return Ok(String::new());
+    }
+    let mac = words
+        .2
+        .ok_or_else(|| err("expected <interface> <address> <mac>"))?;
+    fib.add_neighbor(sw, ip, mac, is_static, fib_entry)
+        .map_err(|e| err(e.0))?;
+    Ok(String::new())
+}
+
+fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut only = None;
+    if !a.is_empty() {
+        let mark = a.mark();
+        only = Some(match a.ip4_prefix() {
+            Ok(p) => p,
+            Err(_) => {
+                a.rewind(mark);
+                (a.ip4()?, 32)
+            }
+        });
+    }
+    a.expect_end()?;
+    let h = ip4(dp).clone();
+    let im = dp.interfaces.read();
+    let fib = h.fib.read();
+    Ok(fib.format_table(0, only, &|sw| im.name(sw)))
+}
+
+fn show_adj(dp: &mut Dataplane, a: &mut Args) -> R {
+    let only = if a.is_empty() { None } else { Some(a.u32()?) };
+    a.expect_end()?;
+    let h = ip4(dp).clone();
+    let im = dp.interfaces.read();
+    let fib = h.fib.read();
+    let mut s = String::new();
+    for i in 0..fib.n_adjs() as u32 {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        let _ = write!(s, "[@{i}] {}", fib.format_adj(i, &|sw| im.name(sw)));
+    }
+    if let Some(o) = only {
+        if s.is_empty() {
+            return Err(err(format!("adjacency {o} does not exist")));
+        }
+    }
+    Ok(s)
+}
+
+fn show_ip_neighbors(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let h = ip4(dp).clone();
+    let im = dp.interfaces.read();
+    let fib = h.fib.read();
+    use engine::commands::center;
+    let mut s = format!(
+        "{}{}{}{}{}",
+        center("Time", 12),
+        center("IP4", 16),
+        center("Flags", 6),
+        center("Ethernet", 20),
+        center("Interface", 24)
+    );
+    for ((sw, ip), n) in &fib.neighbors {
+        let mut flags = String::from(if n.is_static { "S" } else { "D" });
+        if !n.fib_entry {
+            flags.push('N');
+        }
+        let _ = write!(
+            s,
+            "\n{}{}{}{}{}",
+            center("0.0000", 12),
+            center(&ip.to_string(), 16),
+            center(&flags, 6),
+            center(&engine::interface::format_mac(&n.mac), 20),
+            im.name(*sw)
+        );
+    }
+    Ok(s)
+}
+
+fn show_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
+    let only = if a.is_empty() {
+        None
+    } else {
+        Some(interface(dp, a)?)
+    };
+    a.expect_end()?;
+    let h = ip4(dp).clone();
+    let im = dp.interfaces.read();
+    let fib = h.fib.read();
+    let mut s = String::new();
+    for si in im.sw.iter().filter(|s| !s.deleted) {
+        if only.is_some_and(|o| o != si.sw_if_index) {
+            continue;
+        }
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        let _ = write!(
+            s,
+            "{} ({}):",
+            si.name,
+            if si.admin_up { "up" } else { "dn" }
+        );
+        if let Some(d) = fib.unnumbered.get(&si.sw_if_index) {
+            let _ = write!(s, "\n  unnumbered, use {}", im.name(*d));
+        }
+        for (ad, l) in fib
+            .if_addrs
+            .get(si.sw_if_index as usize)
+            .into_iter()
+            .flatten()
+        {
+            let _ = write!(s, "\n  L3 {ad}/{l}");
+        }
+    }
+    Ok(s)
+}

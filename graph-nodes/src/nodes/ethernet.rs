@@ -1,0 +1,179 @@
+//! `ethernet-input`: strips the Ethernet header and dispatches by ethertype (IPv4, ARP); other
+//! types, VLAN-tagged frames (no sub-interfaces yet), runts and unicast frames for another MAC are
+//! counted and dropped.
+
+use engine::buffer::{flags, BufferIndex};
+use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
+use engine::interface::SharedInterfaces;
+use engine::trace::TraceRecord;
+
+use crate::format::format_ethernet_header;
+use crate::nodes::trace_bytes;
+use crate::wire::ethernet::{ethertype, is_vlan_tpid};
+
+/// Next slots.
+pub mod next {
+    /// error-drop
+    pub const DROP: u16 = 0;
+    /// ip4-input
+    pub const IP4_INPUT: u16 = 1;
+    /// arp-input
+    pub const ARP_INPUT: u16 = 2;
+    /// Names.
+    pub const NAMES: &[&str] = &["error-drop", "ip4-input", "arp-input"];
+}
+
+/// Error codes (VPP's first, then ours).
+pub mod errors {
+    /// no error
+    pub const NONE: u32 = 0;
+    /// unknown ethernet type
+    pub const UNKNOWN_TYPE: u32 = 2;
+    /// unknown vlan
+    pub const UNKNOWN_VLAN: u32 = 3;
+    /// l3 mac mismatch
+    pub const L3_MAC_MISMATCH: u32 = 4;
+    /// subinterface down
+    pub const DOWN: u32 = 5;
+    /// frame shorter than an Ethernet header
+    pub const RUNT: u32 = 6;
+    /// Strings.
+    pub const STRINGS: &[&str] = &[
+        "no error",
+        "llc length > packet length",
+        "unknown ethernet type",
+        "unknown vlan",
+        "l3 mac mismatch",
+        "subinterface down",
+        "frame shorter than an ethernet header",
+    ];
+}
+
+/// The node.
+pub struct EthernetInput {
+    /// Interface tables (MAC of the receive interface).
+    pub interfaces: SharedInterfaces,
+}
+
+/// Registration.
+pub fn registration() -> NodeRegistration {
+    NodeRegistration::new("ethernet-input", NodeKind::Internal)
+        .nexts(next::NAMES)
+        .errors(errors::STRINGS)
+}
+
+impl Node for EthernetInput {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let mut nexts = [next::DROP; FRAME_SIZE];
+        let mut cached_sw = u32::MAX;
+        let mut cached_mac = 0u64;
+        let mut cached_up = false;
+        let mut traced = [0u8; 32];
+        let tracing = cx.tracing();
+        let ebase = cx.error_index(0);
+        for (k, &bi) in frame.iter().enumerate() {
+            let rx = cx.vm.buffers.meta(bi).sw_if_index[0];
+            if rx != cached_sw {
+                let im = self.interfaces.read();
+                cached_mac = mac_key(&im.mac(rx));
+                cached_up = im.sw(rx).is_some_and(|s| s.admin_up && !s.deleted);
+                cached_sw = rx;
+            }
+            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let traced_len = if tracing && m.is_traced() {
+                let c = d.len().min(32);
+                traced[..c].copy_from_slice(&d[..c]);
+                c
+            } else {
+                usize::MAX
+            };
+            let (err, nx, hdr) = classify(d, cached_mac, cached_up);
+            if err != errors::NONE {
+                m.error = ebase + err;
+            } else {
+                m.l2_hdr_offset = m.current_data();
+                m.l3_hdr_offset = m.current_data() + hdr as i16;
+                m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
+                // Cannot fail: classify checked the frame holds the header.
+                m.advance(hdr as i32);
+            }
+            nexts[k] = nx;
+            if traced_len != usize::MAX {
+                if let Some(r) = cx.trace(bi) {
+                    trace_bytes(r, &traced[..traced_len], traced_len);
+                }
+            }
+        }
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        format_ethernet_header(s, rec.data());
+    }
+}
+
+/// A MAC address as an integer, for one-compare matching.
+#[inline(always)]
+fn mac_key(mac: &[u8; 6]) -> u64 {
+    u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0])
+}
+
+/// Classify a frame: (error code, next slot, header length). `ours` is [`mac_key`] of the
+/// receive interface.
+#[inline(always)]
+fn classify(d: &[u8], ours: u64, up: bool) -> (u32, u16, usize) {
+    let Some(h) = d.first_chunk::<14>() else {
+        return (errors::RUNT, next::DROP, 0);
+    };
+    let ty = u16::from_be_bytes([h[12], h[13]]);
+    if is_vlan_tpid(ty) {
+        return (errors::UNKNOWN_VLAN, next::DROP, 0);
+    }
+    if !up {
+        return (errors::DOWN, next::DROP, 0);
+    }
+    // Unicast frames must be addressed to us (interfaces are L3).
+    let dst = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], 0, 0]);
+    if h[0] & 1 == 0 && dst != ours {
+        return (errors::L3_MAC_MISMATCH, next::DROP, 0);
+    }
+    match ty {
+        ethertype::IPV4 => (errors::NONE, next::IP4_INPUT, 14),
+        ethertype::ARP => (errors::NONE, next::ARP_INPUT, 14),
+        _ => (errors::UNKNOWN_TYPE, next::DROP, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_frames() {
+        let mac_bytes = [2, 0, 0, 0, 0, 1];
+        let mac = mac_key(&mac_bytes);
+        let mut f = vec![0u8; 60];
+        f[..6].copy_from_slice(&mac_bytes);
+        f[12..14].copy_from_slice(&[8, 0]);
+        assert_eq!(classify(&f, mac, true), (errors::NONE, next::IP4_INPUT, 14));
+        f[12..14].copy_from_slice(&[8, 6]);
+        assert_eq!(classify(&f, mac, true).1, next::ARP_INPUT);
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        assert_eq!(classify(&f, mac, true).0, errors::UNKNOWN_TYPE);
+        f[12..14].copy_from_slice(&[0x81, 0x00]);
+        assert_eq!(classify(&f, mac, true).0, errors::UNKNOWN_VLAN);
+        f[12..14].copy_from_slice(&[8, 0]);
+        f[0] = 4;
+        assert_eq!(classify(&f, mac, true).0, errors::L3_MAC_MISMATCH);
+        f[..6].fill(0xff);
+        assert_eq!(
+            classify(&f, mac, true).0,
+            errors::NONE,
+            "broadcast accepted"
+        );
+        assert_eq!(classify(&f, mac, false).0, errors::DOWN);
+        for n in 0..14 {
+            assert_eq!(classify(&f[..n], mac, true).0, errors::RUNT);
+        }
+    }
+}

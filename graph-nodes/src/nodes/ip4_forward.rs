@@ -1,0 +1,342 @@
+//! `ip4-lookup`, `ip4-load-balance`, `ip4-rewrite` and `ip4-drop`.
+//!
+//! - ip4-lookup: longest-prefix match in the receive interface's table (or the table named by
+//!   `sw_if_index[TX]`, VPP's convention), pick a bucket of the load-balance (flow hash when there
+//!   are several), go to the bucket's node. Traced after the lookup.
+//! - ip4-load-balance: the second stage of recursive routes. Traced on entry.
+//! - ip4-rewrite: TTL decrement with incremental checksum (not for locally originated packets),
+//!   MTU check, L2 rewrite from the adjacency, then the `ip4-output` arc or the interface output.
+//!   Traced after the rewrite.
+
+use engine::buffer::{flags, BufferIndex, INVALID_INDEX, RX, TX};
+use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
+use engine::trace::TraceRecord;
+
+use crate::fib::{ip4_flow_hash, lookup_next, DpoKind, Ip4Main};
+use crate::format::{format_hex_bytes, format_ip4_header};
+use crate::nodes::ip4_input::{errors, set_icmp_error};
+use crate::nodes::{trace_bytes, Ip4Handle};
+use crate::wire::checksum;
+
+/// Registrations of ip4-lookup, ip4-load-balance (sibling), ip4-rewrite and ip4-drop.
+pub fn registrations() -> Vec<NodeRegistration> {
+    vec![
+        NodeRegistration::new("ip4-lookup", NodeKind::Internal)
+            .nexts(lookup_next::NAMES)
+            .errors(errors::STRINGS),
+        NodeRegistration::new("ip4-load-balance", NodeKind::Internal)
+            .sibling_of("ip4-lookup")
+            .errors(errors::STRINGS),
+        NodeRegistration::new("ip4-rewrite", NodeKind::Internal)
+            .nexts(rewrite_next::NAMES)
+            .errors(errors::STRINGS),
+        NodeRegistration::new("ip4-drop", NodeKind::Internal)
+            .nexts(&["error-drop"])
+            .errors(errors::STRINGS),
+    ]
+}
+
+/// Next slots of ip4-rewrite (interface outputs are added per interface).
+pub mod rewrite_next {
+    /// error-drop
+    pub const DROP: u16 = 0;
+    /// ip4-icmp-error
+    pub const ICMP_ERROR: u16 = 1;
+    /// Names.
+    pub const NAMES: &[&str] = &["error-drop", "ip4-icmp-error"];
+}
+
+/// Record layout shared by lookup-style traces: u[0] fib, u[1] dpo index, u[2] flow hash,
+/// data = 60 bytes of the IP header.
+fn record_lookup(rec: &mut TraceRecord, fib: u32, dpo: u32, hash: u32, ip: &[u8]) {
+    rec.u[0] = fib as u64;
+    rec.u[1] = dpo as u64;
+    rec.u[2] = hash as u64;
+    trace_bytes(rec, ip, 60);
+}
+
+fn format_lookup(rec: &TraceRecord, s: &mut String) {
+    let indent = crate::format::column(s);
+    s.push_str(&format!(
+        "fib {} dpo-idx {} flow hash: 0x{:08x}",
+        rec.u[0] as u32 as i32, rec.u[1] as u32 as i32, rec.u[2] as u32
+    ));
+    crate::format::newline(s, indent);
+    format_ip4_header(s, rec.data(), 60);
+}
+
+/// VPP's `format_ip4_forward_next_trace`: the header indented once more (ip4-local, ip4-drop,
+/// ip4-arp, ip4-glean).
+pub fn format_forward_next(rec: &TraceRecord, s: &mut String) {
+    let indent = crate::format::column(s);
+    crate::format::white_space(s, indent);
+    format_ip4_header(s, rec.data(), 60);
+}
+
+/// Pick the DPO of a load-balance for a packet; returns (dpo, flow hash).
+#[inline(always)]
+fn choose(fib: &Ip4Main, lb: u32, ip: &[u8]) -> (crate::fib::Dpo, u32) {
+    let l = fib.lb(lb);
+    if l.mask == 0 {
+        (l.first, 0)
+    } else {
+        let h = ip4_flow_hash(ip);
+        (l.bucket(h), h)
+    }
+}
+
+/// ip4-lookup.
+pub struct Ip4Lookup {
+    /// Shared state.
+    pub h: Ip4Handle,
+}
+
+impl Node for Ip4Lookup {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let mut nexts = [lookup_next::DROP; FRAME_SIZE];
+        let fib = self.h.fib.read();
+        let ebase = cx.error_index(0);
+        let tracing = cx.tracing();
+        let mut tmp = [0u8; 60];
+        for (k, &bi) in frame.iter().enumerate() {
+            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let Some(h) = d.first_chunk::<20>() else {
+                m.error = ebase + errors::TOO_SHORT;
+                nexts[k] = lookup_next::DROP;
+                continue;
+            };
+            let table = if m.sw_if_index[TX] != INVALID_INDEX {
+                m.sw_if_index[TX]
+            } else {
+                fib.interface_fib(m.sw_if_index[RX])
+            };
+            let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+            let lb = fib.lookup(table, dst);
+            let (dpo, hash) = choose(&fib, lb, d);
+            m.adj_index[TX] = dpo.index;
+            m.flow_hash = hash;
+            m.fib_index = table;
+            nexts[k] = fib.dpo_next(dpo);
+            if dpo.kind == DpoKind::Drop {
+                if dpo.index == 1 {
+                    set_icmp_error(m, 3, 1, 0);
+                    nexts[k] = lookup_next::ICMP_ERROR;
+                }
+                m.error = ebase + errors::ADJACENCY_DROP;
+            }
+            if tracing && m.is_traced() {
+                let c = d.len().min(60);
+                tmp[..c].copy_from_slice(&d[..c]);
+                if let Some(r) = cx.trace(bi) {
+                    record_lookup(r, table, dpo.index, hash, &tmp[..c]);
+                }
+            }
+        }
+        drop(fib);
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        format_lookup(rec, s);
+    }
+}
+
+/// ip4-load-balance.
+pub struct Ip4LoadBalance {
+    /// Shared state.
+    pub h: Ip4Handle,
+}
+
+impl Node for Ip4LoadBalance {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let mut nexts = [lookup_next::DROP; FRAME_SIZE];
+        let fib = self.h.fib.read();
+        let ebase = cx.error_index(0);
+        let tracing = cx.tracing();
+        for (k, &bi) in frame.iter().enumerate() {
+            if tracing && cx.vm.buffers.meta(bi).is_traced() {
+                let m = *cx.vm.buffers.meta(bi);
+                let mut tmp = [0u8; 60];
+                let d = cx.vm.buffers.data(bi);
+                let c = d.len().min(60);
+                tmp[..c].copy_from_slice(&d[..c]);
+                if let Some(r) = cx.trace(bi) {
+                    record_lookup(r, m.fib_index, m.adj_index[TX], m.flow_hash, &tmp[..c]);
+                }
+            }
+            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let lb = m.adj_index[TX];
+            if lb as usize >= fib.n_lbs() {
+                m.error = ebase + errors::ADJACENCY_DROP;
+                continue;
+            }
+            let (dpo, hash) = choose(&fib, lb, d);
+            m.adj_index[TX] = dpo.index;
+            if hash != 0 {
+                m.flow_hash = hash;
+            }
+            nexts[k] = fib.dpo_next(dpo);
+            if dpo.kind == DpoKind::Drop {
+                m.error = ebase + errors::ADJACENCY_DROP;
+            }
+        }
+        drop(fib);
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        format_lookup(rec, s);
+    }
+}
+
+/// ip4-rewrite.
+pub struct Ip4Rewrite {
+    /// Shared state.
+    pub h: Ip4Handle,
+}
+
+impl Node for Ip4Rewrite {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let mut nexts = [rewrite_next::DROP; FRAME_SIZE];
+        let node = cx.node_index();
+        let ebase = cx.error_index(0);
+        let fib = self.h.fib.read();
+        let im = self.h.interfaces.read();
+        let features = self.h.features.read();
+        let arc = self.h.arcs.ip4_output;
+        let tracing = cx.tracing();
+        let (mut expired, mut too_big) = (0, 0);
+        // Per transmit interface: (sw_if_index, mtu, has output features, rewrite slot).
+        let mut last = (u32::MAX, 0usize, false, 0u16);
+        for (k, &bi) in frame.iter().enumerate() {
+            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let ai = m.adj_index[TX];
+            let Some(adj) = fib.adj(ai) else {
+                m.error = ebase + errors::ADJACENCY_DROP;
+                continue;
+            };
+            let tx = adj.sw_if_index;
+            if tx != last.0 {
+                last = (
+                    tx,
+                    im.sw(tx).map_or(0, |s| s.mtu) as usize,
+                    features.has_features(arc, tx),
+                    fib.if_rewrite_next(tx),
+                );
+            }
+            let Some(h) = d.first_chunk_mut::<20>() else {
+                m.error = ebase + errors::TOO_SHORT;
+                continue;
+            };
+            if m.flags & flags::LOCALLY_ORIGINATED == 0 {
+                let ttl = h[8];
+                let csum = u16::from_be_bytes([h[10], h[11]]);
+                let c = checksum::ttl_decrement(csum).to_be_bytes();
+                h[10] = c[0];
+                h[11] = c[1];
+                h[8] = ttl.wrapping_sub(1);
+                if ttl <= 1 {
+                    m.error = ebase + errors::TIME_EXPIRED;
+                    m.sw_if_index[TX] = INVALID_INDEX;
+                    set_icmp_error(m, 11, 0, 0);
+                    nexts[k] = rewrite_next::ICMP_ERROR;
+                    expired += 1;
+                    continue;
+                }
+            } else {
+                m.flags &= !flags::LOCALLY_ORIGINATED;
+            }
+            let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+            if total > last.1 {
+                if h[6] & 0x40 != 0 {
+                    m.error = ebase + errors::MTU_EXCEEDED;
+                    m.sw_if_index[TX] = INVALID_INDEX;
+                    set_icmp_error(m, 3, 4, last.1 as u32);
+                    nexts[k] = rewrite_next::ICMP_ERROR;
+                    too_big += 1;
+                } else {
+                    m.error = ebase + errors::MTU_NO_FRAG;
+                }
+                continue;
+            }
+            // Push the L2 header into the headroom.
+            if !m.advance(-14) {
+                m.error = ebase + errors::NO_HEADROOM;
+                continue;
+            }
+            m.sw_if_index[TX] = tx;
+            m.l2_hdr_offset = m.current_data();
+            nexts[k] = match last.2 {
+                true => features.start(arc, node, tx, m).unwrap_or(last.3),
+                false => last.3,
+            };
+            let traced = tracing && m.is_traced();
+            let hash = m.flow_hash;
+            let d = cx.vm.buffers.data_mut(bi);
+            if let Some(l2) = d.first_chunk_mut::<14>() {
+                *l2 = adj.rewrite;
+            }
+            if traced {
+                let mut tmp = [0u8; 60];
+                let c = d.len().min(60);
+                tmp[..c].copy_from_slice(&d[..c]);
+                if let Some(r) = cx.trace(bi) {
+                    r.u[0] = tx as u64;
+                    r.u[1] = ai as u64;
+                    r.u[2] = hash as u64;
+                    trace_bytes(r, &tmp[..c], 60);
+                }
+            }
+        }
+        drop((fib, im, features));
+        cx.count_error(errors::TIME_EXPIRED, expired);
+        cx.count_error(errors::MTU_EXCEEDED, too_big);
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        let indent = crate::format::column(s);
+        let im = self.h.interfaces.read();
+        let adj = self
+            .h
+            .fib
+            .read()
+            .format_adj(rec.u[1] as u32, &|sw| im.name(sw));
+        s.push_str(&format!(
+            "tx_sw_if_index {} dpo-idx {} : {} flow hash: 0x{:08x}",
+            rec.u[0] as u32 as i32, rec.u[1] as u32 as i32, adj, rec.u[2] as u32
+        ));
+        crate::format::newline(s, indent);
+        format_hex_bytes(s, rec.data());
+    }
+}
+
+/// ip4-drop: traces and drops (drop routes, unresolvable next hops).
+pub struct Ip4Drop;
+
+impl Node for Ip4Drop {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let ebase = cx.error_index(0);
+        for &bi in frame {
+            if cx.tracing() && cx.vm.buffers.meta(bi).is_traced() {
+                let mut tmp = [0u8; 60];
+                let d = cx.vm.buffers.data(bi);
+                let c = d.len().min(60);
+                tmp[..c].copy_from_slice(&d[..c]);
+                if let Some(r) = cx.trace(bi) {
+                    trace_bytes(r, &tmp[..c], 60);
+                }
+            }
+            let m = cx.vm.buffers.meta_mut(bi);
+            // Keep an error set upstream (lookup sets "ip4 adjacency drop").
+            if m.error == 0 {
+                m.error = ebase + errors::ADJACENCY_DROP;
+            }
+        }
+        cx.enqueue_slot(0, frame);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        format_forward_next(rec, s);
+    }
+}
