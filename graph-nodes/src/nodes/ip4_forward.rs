@@ -266,6 +266,8 @@ impl Node for Ip4Rewrite {
             }
             m.sw_if_index[TX] = tx;
             m.l2_hdr_offset = m.current_data();
+            m.l3_hdr_offset = m.current_data() + 14;
+            m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
             nexts[k] = match last.2 {
                 true => features.start(arc, node, tx, m).unwrap_or(last.3),
                 false => last.3,
