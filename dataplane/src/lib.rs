@@ -4,8 +4,10 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod contiv;
 pub mod pcapgen;
 pub mod replay_cmd;
+pub mod tracediff;
 
 use std::path::Path;
 

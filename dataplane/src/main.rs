@@ -47,6 +47,18 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         trace: u32,
     },
+    /// Compare two `show trace` texts record by record (timestamps and addresses ignored).
+    TraceDiff {
+        /// Expected trace file.
+        expected: PathBuf,
+        /// Actual trace file.
+        actual: PathBuf,
+    },
+    /// Write input/IF.pcap of the documented scenarios under DIR (e.g. traces/contiv).
+    GenScenarioInputs {
+        /// Folder holding one folder per scenario.
+        dir: PathBuf,
+    },
     /// Write the benchmark pcaps (syn.pcap, flows10k.pcap) of ../shared/bench/make_pcaps.py.
     MakeBenchPcaps {
         /// Output folder.
@@ -103,6 +115,10 @@ fn main() -> ExitCode {
         }),
         (Some(Cmd::MakeBenchPcaps { dir }), _) => dataplane::pcapgen::write_bench_pcaps(&dir)
             .map(|()| println!("wrote syn.pcap and flows10k.pcap in {}", dir.display())),
+        (Some(Cmd::TraceDiff { expected, actual }), _) => run_trace_diff(&expected, &actual),
+        (Some(Cmd::GenScenarioInputs { dir }), _) => dataplane::contiv::SCENARIOS
+            .iter()
+            .try_for_each(|s| dataplane::contiv::write_inputs(&dir.join(s), s)),
         (None, Some(file)) => run_exec(file),
         (None, None) => Err(
             "nothing to do: give a subcommand (replay, bench) or --exec FILE; see --help".into(),
@@ -167,6 +183,21 @@ fn run_replay(
         ));
     }
     Ok(())
+}
+
+fn run_trace_diff(expected: &std::path::Path, actual: &std::path::Path) -> Result<(), String> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+    };
+    let d = dataplane::tracediff::diff(&read(expected)?, &read(actual)?);
+    if d.is_empty() {
+        println!("traces match");
+        return Ok(());
+    }
+    for l in &d {
+        println!("{l}");
+    }
+    Err(format!("{} differences", d.len()))
 }
 
 fn run_bench(req: BenchRequest) -> Result<(), String> {

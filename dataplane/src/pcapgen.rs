@@ -109,6 +109,35 @@ impl TcpFrame {
     }
 }
 
+impl TcpFrame {
+    /// The frame with its TCP checksum forced to `target` while staying valid: two option bytes
+    /// (bytes 10..12 of the options: the low half of the timestamp value in the usual
+    /// `MSS, SACK, TS, NOP, WS` layout) are chosen to make the sum come out right. The documented
+    /// traces show the checksums but not all option bytes, so this rebuilds real packets that
+    /// carry exactly the documented checksum.
+    pub fn build_with_tcp_checksum(&self, target: u16) -> Vec<u8> {
+        assert!(
+            self.options.len() >= 12,
+            "needs the timestamp option to adjust"
+        );
+        let mut f = self.clone();
+        f.options[10] = 0;
+        f.options[11] = 0;
+        let mut bytes = f.build();
+        let t = 14 + 20;
+        bytes[t + 16..t + 18].copy_from_slice(&target.to_be_bytes());
+        // Sum with the free word zero and the checksum field set to the target; the free word
+        // must bring the one's-complement sum to 0xffff.
+        let sum = checksum::accumulate(
+            checksum::pseudo_header_ipv4(self.src, self.dst, 6, (bytes.len() - t) as u16),
+            &bytes[t..],
+        );
+        let x = !checksum::fold(sum);
+        bytes[t + 20 + 10..t + 20 + 12].copy_from_slice(&x.to_be_bytes());
+        bytes
+    }
+}
+
 /// Write `syn.pcap` and `flows10k.pcap` into `dir`.
 pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
@@ -126,6 +155,31 @@ pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forced_checksum_is_valid() {
+        for target in [0x0000u16, 0x3b85, 0xc3de, 0xffff, 0x1234] {
+            let f = TcpFrame::bench_syn(39820).build_with_tcp_checksum(target);
+            assert_eq!(u16::from_be_bytes([f[50], f[51]]), target);
+            let p = etherparse::SlicedPacket::from_ethernet(&f).unwrap();
+            let (Some(etherparse::NetSlice::Ipv4(ip)), Some(etherparse::TransportSlice::Tcp(tcp))) =
+                (p.net, p.transport)
+            else {
+                panic!()
+            };
+            let want = tcp
+                .to_header()
+                .calc_checksum_ipv4(&ip.header().to_header(), &[])
+                .unwrap();
+            // 0x0000 and 0xffff are the same one's-complement value.
+            assert!(
+                want == target
+                    || (want == 0xffff && target == 0)
+                    || (want == 0 && target == 0xffff),
+                "{target:#x} vs {want:#x}"
+            );
+        }
+    }
 
     #[test]
     fn bench_syn_matches_the_documented_headers() {
