@@ -12,8 +12,8 @@ use crate::App;
 /// A benchmark request.
 #[derive(Clone, Debug)]
 pub struct BenchRequest {
-    /// Configuration script (interfaces, routes, NAT, ACLs, optionally streams).
-    pub config: PathBuf,
+    /// Configuration scripts, run in order (interfaces, routes, NAT, ACLs, optionally streams).
+    pub configs: Vec<PathBuf>,
     /// Add a stream from this pcap.
     pub pcap: Option<PathBuf>,
     /// Packets for the added stream.
@@ -57,7 +57,9 @@ pub struct BenchReport {
 /// Run a benchmark.
 pub fn bench(req: &BenchRequest) -> Result<BenchReport, String> {
     let mut app = App::with_buffers(Mode::Replay, req.buffers);
-    app.exec_file(&req.config).map_err(|e| e.to_string())?;
+    for c in &req.configs {
+        app.exec_file(c).map_err(|e| e.to_string())?;
+    }
     if let Some(p) = &req.pcap {
         let p = std::fs::canonicalize(p)
             .map_err(|e| format!("cannot open pcap `{}`: {e}", p.display()))?;

@@ -66,9 +66,9 @@ enum Cmd {
     },
     /// Run packet-generator streams to completion and print `show runtime`.
     Bench {
-        /// Configuration script.
-        #[arg(long, short = 'c')]
-        config: PathBuf,
+        /// Configuration script (repeat to run several in order).
+        #[arg(long = "config", short = 'c', required = true)]
+        configs: Vec<PathBuf>,
         /// Add a stream from this pcap.
         #[arg(long)]
         pcap: Option<PathBuf>,
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
         ) => run_replay(dir, config, inputs, output_dir, trace),
         (
             Some(Cmd::Bench {
-                config,
+                configs,
                 pcap,
                 limit,
                 interface,
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             }),
             _,
         ) => run_bench(BenchRequest {
-            config,
+            configs,
             pcap,
             limit,
             interface,

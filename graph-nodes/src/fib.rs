@@ -1206,15 +1206,28 @@ impl Ip4Main {
             fib,
             t.entries.len()
         );
-        for e in self.table_entries(fib) {
-            if let Some((a, l)) = only {
-                let m = mask(e.len);
-                let contains = e.len <= l && (u32::from(a) & m) == e.addr;
-                if !(contains && (l == 32 || e.len == l)) && !(e.addr == u32::from(a) && e.len == l)
-                {
-                    continue;
-                }
+        // `show ip fib A/L` shows that prefix; `show ip fib A` (or a prefix that is not in the
+        // table) shows the longest prefix covering it, as VPP does.
+        let pick = only.map(|(a, l)| {
+            let a = u32::from(a);
+            match self.entry_index(fib, a, l) {
+                Some(e) if l < 32 || self.entries.items[e as usize].is_some() => (a & mask(l), l),
+                _ => (0..=l)
+                    .rev()
+                    .find_map(|k| self.entry_index(fib, a, k).map(|_| (a & mask(k), k)))
+                    .unwrap_or((0, 0)),
             }
+        });
+        let entries = match pick {
+            // One entry: no need to sort the whole table.
+            Some((a, l)) => self
+                .entry_index(fib, a, l)
+                .and_then(|e| self.entries.items[e as usize].as_ref())
+                .into_iter()
+                .collect(),
+            None => self.table_entries(fib),
+        };
+        for e in entries {
             let _ = write!(s, "\n{}/{}", Ipv4Addr::from(e.addr), e.len);
             if let Some((src, _)) = e.best() {
                 let _ = write!(s, "\n  unicast-ip4-chain (source: {})", src.name());

@@ -158,6 +158,31 @@ impl BufferMeta {
         true
     }
 
+    /// Strip `n` header bytes (move the current header forward). Returns false, changing nothing,
+    /// if the packet is shorter than `n`.
+    #[inline(always)]
+    pub fn strip(&mut self, n: u16) -> bool {
+        if n > self.current_length {
+            return false;
+        }
+        // Stays inside the buffer: the end of the packet does not move.
+        self.current_data += n as i16;
+        self.current_length -= n;
+        true
+    }
+
+    /// Push `n` header bytes into the headroom (move the current header back). Returns false,
+    /// changing nothing, if the headroom is too small.
+    #[inline(always)]
+    pub fn push(&mut self, n: u16) -> bool {
+        if (self.current_data as i32) - (n as i32) < -(BUFFER_PRE_DATA_SIZE as i32) {
+            return false;
+        }
+        self.current_data -= n as i16;
+        self.current_length += n;
+        true
+    }
+
     /// Set the packet length from the current header. Returns false, changing nothing, if it
     /// would not fit in the buffer.
     #[inline(always)]
@@ -422,6 +447,39 @@ impl BufferPool {
         // SAFETY: as in `data_mut`; metadata and packet bytes are separate allocations.
         let d = unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) };
         (m, d)
+    }
+
+    /// Metadata and the packet bytes starting `n` bytes before the current header (inside the
+    /// headroom), without moving the header; None if the headroom is smaller than `n`. Lets a
+    /// node read the current header at offset `n` and write a new one in front of it, then
+    /// `push(n)`, with a single data access.
+    #[inline(always)]
+    pub fn meta_and_data_with_headroom_mut(
+        &mut self,
+        bi: BufferIndex,
+        n: u16,
+    ) -> Option<(&mut BufferMeta, &mut [u8])> {
+        let m = &mut self.meta[bi as usize];
+        if (m.current_data as i32) - (n as i32) < -(BUFFER_PRE_DATA_SIZE as i32) {
+            return None;
+        }
+        let (start, len) = Self::span(bi, m);
+        // SAFETY: the check above keeps start - n inside buffer bi's slot (headroom included);
+        // the end is the packet's end, inside the slot by the metadata invariant.
+        let d = unsafe {
+            std::slice::from_raw_parts_mut(self.base.add(start - n as usize), len + n as usize)
+        };
+        Some((m, d))
+    }
+
+    /// Push `n` header bytes and return the metadata and the whole packet from the new header
+    /// (None, changing nothing, if the headroom is too small).
+    #[inline(always)]
+    pub fn push_header(&mut self, bi: BufferIndex, n: u16) -> Option<(&mut BufferMeta, &mut [u8])> {
+        if !self.meta[bi as usize].push(n) {
+            return None;
+        }
+        Some(self.meta_and_data_mut(bi))
     }
 
     /// Bytes from `offset` (relative to the data start, may be negative) to the end of the buffer

@@ -71,15 +71,15 @@ impl Node for EthernetInput {
         let mut traced = [0u8; 32];
         let tracing = cx.tracing();
         let ebase = cx.error_index(0);
-        for (k, &bi) in frame.iter().enumerate() {
-            let rx = cx.vm.buffers.meta(bi).sw_if_index[0];
+        for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
+            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let rx = m.sw_if_index[0];
             if rx != cached_sw {
                 let im = self.interfaces.read();
                 cached_mac = mac_key(&im.mac(rx));
                 cached_up = im.sw(rx).is_some_and(|s| s.admin_up && !s.deleted);
                 cached_sw = rx;
             }
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let traced_len = if tracing && m.is_traced() {
                 let c = d.len().min(32);
                 traced[..c].copy_from_slice(&d[..c]);
@@ -95,9 +95,9 @@ impl Node for EthernetInput {
                 m.l3_hdr_offset = m.current_data() + hdr as i16;
                 m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
                 // Cannot fail: classify checked the frame holds the header.
-                m.advance(hdr as i32);
+                m.strip(hdr as u16);
             }
-            nexts[k] = nx;
+            *slot_out = nx;
             if traced_len != usize::MAX {
                 if let Some(r) = cx.trace(bi) {
                     trace_bytes(r, &traced[..traced_len], traced_len);

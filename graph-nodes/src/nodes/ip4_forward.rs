@@ -98,11 +98,12 @@ impl Node for Ip4Lookup {
         let ebase = cx.error_index(0);
         let tracing = cx.tracing();
         let mut tmp = [0u8; 60];
-        for (k, &bi) in frame.iter().enumerate() {
+        let (mut last_key, mut last_lb) = ((0u32, u32::MAX), 0u32);
+        for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let Some(h) = d.first_chunk::<20>() else {
                 m.error = ebase + errors::TOO_SHORT;
-                nexts[k] = lookup_next::DROP;
+                *slot_out = lookup_next::DROP;
                 continue;
             };
             let table = if m.sw_if_index[TX] != INVALID_INDEX {
@@ -111,16 +112,24 @@ impl Node for Ip4Lookup {
                 fib.interface_fib(m.sw_if_index[RX])
             };
             let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
-            let lb = fib.lookup(table, dst);
+            // Runs of packets to one destination (a service VIP, a busy flow) skip the mtrie.
+            // The FIB cannot change within the frame: its read lock is held.
+            let lb = if (dst, table) == last_key {
+                last_lb
+            } else {
+                last_key = (dst, table);
+                last_lb = fib.lookup(table, dst);
+                last_lb
+            };
             let (dpo, hash) = choose(&fib, lb, d);
             m.adj_index[TX] = dpo.index;
             m.flow_hash = hash;
             m.fib_index = table;
-            nexts[k] = fib.dpo_next(dpo);
+            *slot_out = fib.dpo_next(dpo);
             if dpo.kind == DpoKind::Drop {
                 if dpo.index == 1 {
                     set_icmp_error(m, 3, 1, 0);
-                    nexts[k] = lookup_next::ICMP_ERROR;
+                    *slot_out = lookup_next::ICMP_ERROR;
                 }
                 m.error = ebase + errors::ADJACENCY_DROP;
             }
@@ -208,8 +217,12 @@ impl Node for Ip4Rewrite {
         let (mut expired, mut too_big) = (0, 0);
         // Per transmit interface: (sw_if_index, mtu, has output features, rewrite slot).
         let mut last = (u32::MAX, 0usize, false, 0u16);
-        for (k, &bi) in frame.iter().enumerate() {
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+        for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
+            // One data access: the packet plus 14 bytes of headroom for the L2 rewrite.
+            let Some((m, d)) = cx.vm.buffers.meta_and_data_with_headroom_mut(bi, 14) else {
+                cx.set_error(bi, errors::NO_HEADROOM);
+                continue;
+            };
             let ai = m.adj_index[TX];
             let Some(adj) = fib.adj(ai) else {
                 m.error = ebase + errors::ADJACENCY_DROP;
@@ -224,64 +237,57 @@ impl Node for Ip4Rewrite {
                     fib.if_rewrite_next(tx),
                 );
             }
-            let Some(h) = d.first_chunk_mut::<20>() else {
+            let Some(frame34) = d.first_chunk_mut::<34>() else {
                 m.error = ebase + errors::TOO_SHORT;
                 continue;
             };
+            let (l2, ip) = frame34.split_at_mut(14);
             if m.flags & flags::LOCALLY_ORIGINATED == 0 {
-                let ttl = h[8];
-                let csum = u16::from_be_bytes([h[10], h[11]]);
+                let ttl = ip[8];
+                let csum = u16::from_be_bytes([ip[10], ip[11]]);
                 let c = checksum::ttl_decrement(csum).to_be_bytes();
-                h[10] = c[0];
-                h[11] = c[1];
-                h[8] = ttl.wrapping_sub(1);
+                ip[10] = c[0];
+                ip[11] = c[1];
+                ip[8] = ttl.wrapping_sub(1);
                 if ttl <= 1 {
                     m.error = ebase + errors::TIME_EXPIRED;
                     m.sw_if_index[TX] = INVALID_INDEX;
                     set_icmp_error(m, 11, 0, 0);
-                    nexts[k] = rewrite_next::ICMP_ERROR;
+                    *slot_out = rewrite_next::ICMP_ERROR;
                     expired += 1;
                     continue;
                 }
             } else {
                 m.flags &= !flags::LOCALLY_ORIGINATED;
             }
-            let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+            let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
             if total > last.1 {
-                if h[6] & 0x40 != 0 {
+                if ip[6] & 0x40 != 0 {
                     m.error = ebase + errors::MTU_EXCEEDED;
                     m.sw_if_index[TX] = INVALID_INDEX;
                     set_icmp_error(m, 3, 4, last.1 as u32);
-                    nexts[k] = rewrite_next::ICMP_ERROR;
+                    *slot_out = rewrite_next::ICMP_ERROR;
                     too_big += 1;
                 } else {
                     m.error = ebase + errors::MTU_NO_FRAG;
                 }
                 continue;
             }
-            // Push the L2 header into the headroom.
-            if !m.advance(-14) {
-                m.error = ebase + errors::NO_HEADROOM;
-                continue;
-            }
+            l2.copy_from_slice(&adj.rewrite);
+            m.push(14);
             m.sw_if_index[TX] = tx;
             m.l2_hdr_offset = m.current_data();
             m.l3_hdr_offset = m.current_data() + 14;
             m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
-            nexts[k] = match last.2 {
+            *slot_out = match last.2 {
                 true => features.start(arc, node, tx, m).unwrap_or(last.3),
                 false => last.3,
             };
-            let traced = tracing && m.is_traced();
-            let hash = m.flow_hash;
-            let d = cx.vm.buffers.data_mut(bi);
-            if let Some(l2) = d.first_chunk_mut::<14>() {
-                *l2 = adj.rewrite;
-            }
-            if traced {
+            if tracing && m.is_traced() {
                 let mut tmp = [0u8; 60];
                 let c = d.len().min(60);
                 tmp[..c].copy_from_slice(&d[..c]);
+                let hash = m.flow_hash;
                 if let Some(r) = cx.trace(bi) {
                     r.u[0] = tx as u64;
                     r.u[1] = ai as u64;

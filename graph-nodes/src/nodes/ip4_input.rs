@@ -124,12 +124,13 @@ pub fn registrations() -> [NodeRegistration; 2] {
 }
 
 /// True if the 20-byte header's checksum is valid (its one's-complement sum is 0xffff).
+///
+/// The one's-complement sum does not depend on byte order (RFC 1071 §2), so the header is summed
+/// as native 32-bit words without byte swapping.
 #[inline(always)]
 pub fn header_checksum_ok(h: &[u8; 20]) -> bool {
-    let mut sum = 0u64;
-    for w in h.chunks_exact(4) {
-        sum += u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
-    }
+    let w = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) as u64;
+    let mut sum = w(0) + w(4) + w(8) + w(12) + w(16);
     sum = (sum & 0xffff_ffff) + (sum >> 32);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
@@ -143,6 +144,19 @@ pub fn check(d: &[u8], verify_checksum: bool) -> u32 {
     let Some(h) = d.first_chunk::<20>() else {
         return errors::TOO_SHORT;
     };
+    let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+    // Fast path: one combined test for the common, valid packet.
+    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x1fff;
+    let plain = (h[0] == 0x45) & (frag != 1) & (total >= 20) & (total <= d.len()) & (h[8] != 0);
+    if plain && (!verify_checksum || header_checksum_ok(h)) {
+        return errors::NONE;
+    }
+    slow_check(h, d.len(), verify_checksum)
+}
+
+/// The exact error of a packet that failed the fast test (VPP's order of precedence).
+#[cold]
+fn slow_check(h: &[u8; 20], len: usize, verify_checksum: bool) -> u32 {
     let mut err = errors::NONE;
     if h[0] != 0x45 {
         err = if h[0] >> 4 != 4 {
@@ -163,7 +177,7 @@ pub fn check(d: &[u8], verify_checksum: bool) -> u32 {
     let total = u16::from_be_bytes([h[2], h[3]]) as usize;
     if total < 20 {
         err = errors::TOO_SHORT;
-    } else if total > d.len() {
+    } else if total > len {
         err = errors::BAD_LENGTH;
     }
     if err == errors::NONE && h[8] == 0 {
@@ -183,7 +197,7 @@ impl Node for Ip4Input {
         // The last receive interface and whether it has ip4-unicast features.
         let (mut last_rx, mut last_has) = (u32::MAX, false);
         let mut tmp = [0u8; 64];
-        for (k, &bi) in frame.iter().enumerate() {
+        for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let traced = tracing && m.is_traced();
             let mut traced_len = 0;
@@ -201,17 +215,17 @@ impl Node for Ip4Input {
                 }
                 if last_has {
                     if let Some(slot) = features.start(self.arc, node, rx, m) {
-                        nexts[k] = slot;
+                        *slot_out = slot;
                     }
                 }
             } else {
                 m.error = ebase + err;
                 if err == errors::TIME_EXPIRED {
                     set_icmp_error(m, 11, 0, 0);
-                    nexts[k] = next::ICMP_ERROR;
+                    *slot_out = next::ICMP_ERROR;
                     expired += 1;
                 } else {
-                    nexts[k] = next::DROP;
+                    *slot_out = next::DROP;
                 }
             }
             if traced {
