@@ -7,6 +7,7 @@ pub mod bench;
 pub mod contiv;
 pub mod pcapgen;
 pub mod replay_cmd;
+pub mod startup;
 pub mod tracediff;
 
 use std::path::Path;

@@ -1,0 +1,500 @@
+//! VPP's `startup.conf`, for the sections that apply here:
+//!
+//! ```text
+//! unix    { nodaemon | interactive | cli-listen PATH | exec FILE | log FILE | cli-prompt STR
+//!           | full-coredump | gid NAME }
+//! cpu     { main-core N | corelist-workers LIST | workers N | skip-cores N }
+//! buffers { buffers-per-numa N | default data-size N }
+//! dpdk    { dev PCI [{ name NAME | num-rx-queues N | num-tx-queues N }] | vdev SPEC | no-huge
+//!           | socket-mem N[,N] | no-pci | uio-driver NAME | num-mbufs N | no-multi-seg }
+//! ```
+//!
+//! `#` (at the start of a line or after white space) and `//` start comments. Unknown sections or keys are errors that name them and list what
+//! is expected.
+
+use std::path::PathBuf;
+
+/// Default CLI socket.
+pub const DEFAULT_CLI_SOCKET: &str = "/run/dataplane/cli.sock";
+
+/// `unix { }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnixSection {
+    /// Stay in the foreground (we always do; accepted for compatibility).
+    pub nodaemon: bool,
+    /// Read commands from standard input too.
+    pub interactive: bool,
+    /// CLI socket path.
+    pub cli_listen: PathBuf,
+    /// Script run at startup.
+    pub exec: Option<PathBuf>,
+    /// Log file.
+    pub log: Option<PathBuf>,
+    /// Prompt shown by interactive clients.
+    pub cli_prompt: String,
+}
+
+impl Default for UnixSection {
+    fn default() -> Self {
+        UnixSection {
+            nodaemon: false,
+            interactive: false,
+            cli_listen: PathBuf::from(DEFAULT_CLI_SOCKET),
+            exec: None,
+            log: None,
+            cli_prompt: "dpctl# ".into(),
+        }
+    }
+}
+
+/// `cpu { }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CpuSection {
+    /// Core of the main thread.
+    pub main_core: Option<u32>,
+    /// Cores of the worker threads.
+    pub corelist_workers: Vec<u32>,
+    /// Number of worker threads.
+    pub workers: Option<u32>,
+    /// Cores to skip when placing workers.
+    pub skip_cores: Option<u32>,
+}
+
+impl CpuSection {
+    /// Number of worker threads asked for (corelist wins over `workers`).
+    pub fn n_workers(&self) -> u32 {
+        if !self.corelist_workers.is_empty() {
+            self.corelist_workers.len() as u32
+        } else {
+            self.workers.unwrap_or(0)
+        }
+    }
+}
+
+/// `buffers { }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuffersSection {
+    /// Buffers per thread (VPP: per NUMA node).
+    pub buffers_per_numa: u32,
+}
+
+impl Default for BuffersSection {
+    fn default() -> Self {
+        BuffersSection {
+            buffers_per_numa: engine::buffer::DEFAULT_BUFFERS,
+        }
+    }
+}
+
+/// One `dev` of the `dpdk { }` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DpdkDev {
+    /// PCI address.
+    pub pci: String,
+    /// Interface name (default: VPP's from the PCI address).
+    pub name: Option<String>,
+    /// Receive queues.
+    pub num_rx_queues: Option<u32>,
+    /// Transmit queues.
+    pub num_tx_queues: Option<u32>,
+}
+
+/// `dpdk { }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DpdkSection {
+    /// Present in the file.
+    pub present: bool,
+    /// PCI devices.
+    pub devs: Vec<DpdkDev>,
+    /// Virtual devices (`net_af_packet0,iface=veth0`, `net_pcap0,rx_pcap=...`).
+    pub vdevs: Vec<String>,
+    /// Run EAL without hugepages.
+    pub no_huge: bool,
+    /// Memory per socket (MB).
+    pub socket_mem: Option<String>,
+    /// Do not probe PCI.
+    pub no_pci: bool,
+    /// UIO driver name.
+    pub uio_driver: Option<String>,
+    /// Mbufs in the pool.
+    pub num_mbufs: Option<u32>,
+    /// Refuse multi-segment packets.
+    pub no_multi_seg: bool,
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartupConfig {
+    /// `unix { }`.
+    pub unix: UnixSection,
+    /// `cpu { }`.
+    pub cpu: CpuSection,
+    /// `buffers { }`.
+    pub buffers: BuffersSection,
+    /// `dpdk { }`.
+    pub dpdk: DpdkSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Word(String, usize),
+    Open(usize),
+    Close(usize),
+}
+
+fn tokens(text: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        // `#` starts a comment at the start of a line or after white space (so `cli-prompt dp#`
+        // keeps its `#`).
+        let cut = raw
+            .char_indices()
+            .find(|&(i, ch)| {
+                ch == '#' && (i == 0 || raw[..i].ends_with(|p: char| p.is_whitespace()))
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(raw.len());
+        let line = &raw[..cut];
+        let line = match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let mut word = String::new();
+        let flush = |w: &mut String, out: &mut Vec<Tok>| {
+            if !w.is_empty() {
+                out.push(Tok::Word(std::mem::take(w), n + 1));
+            }
+        };
+        for c in line.chars() {
+            match c {
+                '{' => {
+                    flush(&mut word, &mut out);
+                    out.push(Tok::Open(n + 1));
+                }
+                '}' => {
+                    flush(&mut word, &mut out);
+                    out.push(Tok::Close(n + 1));
+                }
+                c if c.is_whitespace() => flush(&mut word, &mut out),
+                c => word.push(c),
+            }
+        }
+        flush(&mut word, &mut out);
+    }
+    out
+}
+
+struct Cursor {
+    toks: Vec<Tok>,
+    i: usize,
+}
+
+impl Cursor {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i)
+    }
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.i).cloned();
+        self.i += 1;
+        t
+    }
+    fn value(&mut self, section: &str, key: &str, line: usize) -> Result<String, String> {
+        match self.next() {
+            Some(Tok::Word(w, _)) => Ok(w),
+            _ => Err(format!(
+                "line {line}: `{key}` in section `{section}` needs a value"
+            )),
+        }
+    }
+    fn number(&mut self, section: &str, key: &str, line: usize) -> Result<u32, String> {
+        let v = self.value(section, key, line)?;
+        v.parse().map_err(|_| {
+            format!("line {line}: `{key}` in section `{section}` expects a number, got `{v}`")
+        })
+    }
+}
+
+fn unknown(section: &str, key: &str, line: usize, expected: &[&str]) -> String {
+    format!(
+        "line {line}: unknown key `{key}` in section `{section}`; expected one of: {}",
+        expected.join(", ")
+    )
+}
+
+/// Parse a core list such as `2-3,5`.
+pub fn parse_corelist(s: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+                if a > b || b - a > 1024 {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+/// Parse the text of a startup.conf.
+pub fn parse(text: &str) -> Result<StartupConfig, String> {
+    let mut c = Cursor {
+        toks: tokens(text),
+        i: 0,
+    };
+    let mut cfg = StartupConfig::default();
+    while let Some(t) = c.next() {
+        let (section, line) = match t {
+            Tok::Word(w, l) => (w, l),
+            Tok::Open(l) | Tok::Close(l) => {
+                return Err(format!("line {l}: expected a section name, got a brace"))
+            }
+        };
+        match c.next() {
+            Some(Tok::Open(_)) => {}
+            _ => {
+                return Err(format!(
+                    "line {line}: section `{section}` must be followed by `{{`"
+                ))
+            }
+        }
+        match section.as_str() {
+            "unix" => parse_unix(&mut c, &mut cfg.unix)?,
+            "cpu" => parse_cpu(&mut c, &mut cfg.cpu)?,
+            "buffers" => parse_buffers(&mut c, &mut cfg.buffers)?,
+            "dpdk" => {
+                cfg.dpdk.present = true;
+                parse_dpdk(&mut c, &mut cfg.dpdk)?
+            }
+            _ => {
+                return Err(format!(
+                    "line {line}: unknown section `{section}`; expected one of: unix, cpu, buffers, dpdk"
+                ))
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+fn section_words(
+    c: &mut Cursor,
+    section: &str,
+    mut f: impl FnMut(&mut Cursor, &str, usize) -> Result<(), String>,
+) -> Result<(), String> {
+    loop {
+        match c.next() {
+            Some(Tok::Close(_)) => return Ok(()),
+            Some(Tok::Word(w, l)) => f(c, &w, l)?,
+            Some(Tok::Open(l)) => {
+                return Err(format!("line {l}: unexpected `{{` in section `{section}`"))
+            }
+            None => return Err(format!("section `{section}` is not closed with `}}`")),
+        }
+    }
+}
+
+fn parse_unix(c: &mut Cursor, u: &mut UnixSection) -> Result<(), String> {
+    const KEYS: &[&str] = &[
+        "nodaemon",
+        "interactive",
+        "cli-listen",
+        "exec",
+        "startup-config",
+        "log",
+        "cli-prompt",
+        "full-coredump",
+        "gid",
+    ];
+    section_words(c, "unix", |c, k, l| {
+        match k {
+            "nodaemon" => u.nodaemon = true,
+            "interactive" => u.interactive = true,
+            "full-coredump" => {}
+            "gid" => {
+                c.value("unix", k, l)?;
+            }
+            "cli-listen" => u.cli_listen = PathBuf::from(c.value("unix", k, l)?),
+            "exec" | "startup-config" => u.exec = Some(PathBuf::from(c.value("unix", k, l)?)),
+            "log" => u.log = Some(PathBuf::from(c.value("unix", k, l)?)),
+            "cli-prompt" => u.cli_prompt = c.value("unix", k, l)?,
+            _ => return Err(unknown("unix", k, l, KEYS)),
+        }
+        Ok(())
+    })
+}
+
+fn parse_cpu(c: &mut Cursor, cpu: &mut CpuSection) -> Result<(), String> {
+    const KEYS: &[&str] = &["main-core", "corelist-workers", "workers", "skip-cores"];
+    section_words(c, "cpu", |c, k, l| {
+        match k {
+            "main-core" => cpu.main_core = Some(c.number("cpu", k, l)?),
+            "workers" => cpu.workers = Some(c.number("cpu", k, l)?),
+            "skip-cores" => cpu.skip_cores = Some(c.number("cpu", k, l)?),
+            "corelist-workers" => {
+                let v = c.value("cpu", k, l)?;
+                cpu.corelist_workers = parse_corelist(&v).ok_or_else(|| {
+                    format!("line {l}: `corelist-workers` expects a list such as 2-3,5, got `{v}`")
+                })?;
+            }
+            _ => return Err(unknown("cpu", k, l, KEYS)),
+        }
+        Ok(())
+    })
+}
+
+fn parse_buffers(c: &mut Cursor, b: &mut BuffersSection) -> Result<(), String> {
+    const KEYS: &[&str] = &["buffers-per-numa", "default"];
+    section_words(c, "buffers", |c, k, l| {
+        match k {
+            "buffers-per-numa" => {
+                let n = c.number("buffers", k, l)?;
+                if !(256..=4_000_000).contains(&n) {
+                    return Err(format!(
+                        "line {l}: buffers-per-numa {n} out of range; expected 256..4000000"
+                    ));
+                }
+                b.buffers_per_numa = n;
+            }
+            "default" => {
+                let w = c.value("buffers", k, l)?;
+                if w != "data-size" {
+                    return Err(format!("line {l}: expected `default data-size N`, got `default {w}`"));
+                }
+                let n = c.number("buffers", "default data-size", l)?;
+                if n != engine::buffer::BUFFER_DATA_SIZE as u32 {
+                    return Err(format!(
+                        "line {l}: data-size {n} is not supported; buffers hold {} data bytes",
+                        engine::buffer::BUFFER_DATA_SIZE
+                    ));
+                }
+            }
+            _ => return Err(unknown("buffers", k, l, KEYS)),
+        }
+        Ok(())
+    })
+}
+
+fn parse_dpdk(c: &mut Cursor, d: &mut DpdkSection) -> Result<(), String> {
+    const KEYS: &[&str] = &[
+        "dev",
+        "vdev",
+        "no-huge",
+        "socket-mem",
+        "no-pci",
+        "uio-driver",
+        "num-mbufs",
+        "no-multi-seg",
+    ];
+    section_words(c, "dpdk", |c, k, l| {
+        match k {
+            "dev" => {
+                let pci = c.value("dpdk", k, l)?;
+                if engine::commands::dpdk_name_from_pci(&pci).is_none() {
+                    return Err(format!(
+                        "line {l}: `{pci}` is not a PCI address; expected DDDD:BB:DD.F"
+                    ));
+                }
+                let mut dev = DpdkDev {
+                    pci,
+                    ..Default::default()
+                };
+                if matches!(c.peek(), Some(Tok::Open(_))) {
+                    c.next();
+                    section_words(c, "dpdk dev", |c, k, l| {
+                        match k {
+                            "name" => dev.name = Some(c.value("dpdk dev", k, l)?),
+                            "num-rx-queues" => dev.num_rx_queues = Some(c.number("dpdk dev", k, l)?),
+                            "num-tx-queues" => dev.num_tx_queues = Some(c.number("dpdk dev", k, l)?),
+                            _ => {
+                                return Err(unknown(
+                                    "dpdk dev",
+                                    k,
+                                    l,
+                                    &["name", "num-rx-queues", "num-tx-queues"],
+                                ))
+                            }
+                        }
+                        Ok(())
+                    })?;
+                }
+                d.devs.push(dev);
+            }
+            "vdev" => d.vdevs.push(c.value("dpdk", k, l)?),
+            "no-huge" => d.no_huge = true,
+            "no-pci" => d.no_pci = true,
+            "no-multi-seg" => d.no_multi_seg = true,
+            "socket-mem" => d.socket_mem = Some(c.value("dpdk", k, l)?),
+            "uio-driver" => d.uio_driver = Some(c.value("dpdk", k, l)?),
+            "num-mbufs" => d.num_mbufs = Some(c.number("dpdk", k, l)?),
+            _ => return Err(unknown("dpdk", k, l, KEYS)),
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vpp_style_file() {
+        let cfg = parse(
+            "unix {
+  nodaemon
+  log /var/log/dp.log   # where logs go
+  full-coredump
+  cli-listen /run/dp/cli.sock
+  exec /etc/dp/setup.cli
+  cli-prompt dp#
+}
+cpu { main-core 1 corelist-workers 2-3 }
+buffers { buffers-per-numa 32768 }
+dpdk {
+  dev 0000:00:08.0 { name eth0 num-rx-queues 2 }
+  vdev net_af_packet0,iface=veth0
+  no-huge
+  no-pci // no PCI probing
+}",
+        )
+        .unwrap();
+        assert!(cfg.unix.nodaemon);
+        assert_eq!(cfg.unix.cli_listen, PathBuf::from("/run/dp/cli.sock"));
+        assert_eq!(cfg.unix.exec, Some(PathBuf::from("/etc/dp/setup.cli")));
+        assert_eq!(cfg.unix.cli_prompt, "dp#");
+        assert_eq!(cfg.cpu.corelist_workers, vec![2, 3]);
+        assert_eq!(cfg.cpu.n_workers(), 2);
+        assert_eq!(cfg.buffers.buffers_per_numa, 32768);
+        assert_eq!(cfg.dpdk.devs[0].name.as_deref(), Some("eth0"));
+        assert_eq!(cfg.dpdk.devs[0].num_rx_queues, Some(2));
+        assert_eq!(cfg.dpdk.vdevs, vec!["net_af_packet0,iface=veth0"]);
+        assert!(cfg.dpdk.no_huge && cfg.dpdk.no_pci);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = parse("unix { nodaemon }\nplugins { }").unwrap_err();
+        assert!(e.contains("unknown section `plugins`"), "{e}");
+        let e = parse("unix {\n frobnicate\n}").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("`frobnicate`") && e.contains("cli-listen"), "{e}");
+        let e = parse("cpu { workers many }").unwrap_err();
+        assert!(e.contains("expects a number"), "{e}");
+        let e = parse("unix { nodaemon").unwrap_err();
+        assert!(e.contains("not closed"), "{e}");
+        let e = parse("buffers { buffers-per-numa 10 }").unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
+        let e = parse("dpdk { dev 12 }").unwrap_err();
+        assert!(e.contains("PCI address"), "{e}");
+        let e = parse("unix nodaemon").unwrap_err();
+        assert!(e.contains("followed by `{`"), "{e}");
+        for e in [
+            parse("cpu { corelist-workers 3-1 }").unwrap_err(),
+            parse("unix { cli-listen }").unwrap_err(),
+        ] {
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert_eq!(parse("").unwrap(), StartupConfig::default());
+    }
+}
