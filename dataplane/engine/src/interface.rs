@@ -199,6 +199,11 @@ pub trait Device: Any + Send {
     }
     /// Called when the interface is deleted or the process stops.
     fn shutdown(&mut self) {}
+    /// A descriptor that becomes readable when frames arrive (live drivers), so an idle daemon
+    /// can sleep instead of polling.
+    fn fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
 }
 
 /// Shared handle to a device (held by the input node and the tx node).

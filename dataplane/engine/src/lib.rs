@@ -16,6 +16,7 @@ pub mod buffer;
 pub mod clock;
 pub mod commands;
 pub mod device_input;
+pub mod drivers;
 pub mod feature;
 pub mod graph;
 pub mod interface;

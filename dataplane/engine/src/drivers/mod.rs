@@ -1,0 +1,26 @@
+//! Real device drivers for live mode: TAP (tapv2 with the virtio-net header) and AF_PACKET
+//! (TPACKET_V3 ring). In replay mode interfaces are pcap-backed instead and these are not used.
+
+pub mod af_packet;
+pub mod tap;
+
+use crate::interface::{device_handle, DeviceClass, DeviceHandle};
+use crate::{Dataplane, DeviceSpec};
+
+fn tap_factory(_dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, String> {
+    Ok(device_handle(tap::TapDevice::create(spec)?))
+}
+
+fn af_packet_factory(_dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, String> {
+    let host = spec
+        .option("host-if-name")
+        .ok_or("host-interface needs a host interface name")?;
+    Ok(device_handle(af_packet::AfPacketDevice::open(host)?))
+}
+
+/// Install the live drivers' factories.
+pub fn install(dp: &mut Dataplane) {
+    dp.device_factories.insert(DeviceClass::Tap, tap_factory);
+    dp.device_factories
+        .insert(DeviceClass::AfPacket, af_packet_factory);
+}
