@@ -140,6 +140,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             create_loopback,
         ),
         (
+            "pcap trace",
+            "pcap trace [rx] [tx] [max <n>] [intfc <interface>|any] [file <name>] | off | status",
+            pcap_trace,
+        ),
+        (
             "test l2patch",
             "test l2patch rx <interface> tx <interface> [del]",
             test_l2patch,
@@ -1005,6 +1010,91 @@ fn create_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
         .create_interface(&name, DeviceClass::Loopback, mac, instance, dev)
         .map_err(err)?;
     Ok(name_of(dp, sw))
+}
+
+fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {
+    if a.keyword("off") {
+        a.expect_end()?;
+        let cap = dp
+            .graph
+            .vm
+            .capture
+            .take()
+            .ok_or_else(|| err("no pcap capture is running"))?;
+        crate::pcap::write_pcap(
+            &cap.file,
+            cap.frames.iter().map(|(t, d)| (*t, d.as_slice())),
+        )
+        .map_err(err)?;
+        return Ok(format!(
+            "Write {} packets to {}, and stop capture...",
+            cap.frames.len(),
+            cap.file.display()
+        ));
+    }
+    if a.keyword("status") {
+        a.expect_end()?;
+        return Ok(match &dp.graph.vm.capture {
+            None => "pcap capture is off".into(),
+            Some(c) => format!(
+                "capturing{}{} to {}: {} of {} packets",
+                if c.rx { " rx" } else { "" },
+                if c.tx { " tx" } else { "" },
+                c.file.display(),
+                c.frames.len(),
+                c.max
+            ),
+        });
+    }
+    let (mut rx, mut tx, mut max, mut sw, mut file) = (false, false, 100u32, None, None);
+    while !a.is_empty() {
+        if a.keyword("rx") {
+            rx = true;
+        } else if a.keyword("tx") {
+            tx = true;
+        } else if a.keyword("max") {
+            max = a.u32()?;
+            if max == 0 || max > 10_000_000 {
+                return Err(err(format!("max {max} out of range; expected 1..10000000")));
+            }
+        } else if a.keyword("intfc") {
+            if a.keyword("any") {
+                sw = None;
+            } else {
+                sw = Some(interface_arg(dp, a)?);
+            }
+        } else if a.keyword("file") {
+            let f = a
+                .next_word()
+                .ok_or_else(|| err("expected a file name after `file`"))?;
+            // VPP writes relative names under /tmp.
+            let p = std::path::PathBuf::from(&f);
+            file = Some(if p.is_absolute() {
+                p
+            } else {
+                std::path::Path::new("/tmp").join(p)
+            });
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    if !rx && !tx {
+        return Err(err("expected `rx`, `tx` or both (or `off`, `status`)"));
+    }
+    if dp.graph.vm.capture.is_some() {
+        return Err(err(
+            "a pcap capture is already running; `pcap trace off` first",
+        ));
+    }
+    dp.graph.vm.capture = Some(crate::capture::Capture {
+        rx,
+        tx,
+        max,
+        sw_if_index: sw,
+        file: file.unwrap_or_else(|| crate::capture::default_file(rx, tx)),
+        frames: Vec::new(),
+    });
+    Ok(String::new())
 }
 
 fn test_l2patch(dp: &mut Dataplane, a: &mut Args) -> R {

@@ -103,6 +103,11 @@ impl DeviceInput {
         let n = bufs.len();
         let mut nexts = [next::ETHERNET_INPUT; FRAME_SIZE];
         let mut bytes = 0u64;
+        if let Some(cap) = cx.vm.capture.as_mut() {
+            for &bi in bufs {
+                cap.offer(true, ifc.sw_if_index, cx.vm.now_ns, cx.vm.buffers.data(bi));
+            }
+        }
         let features = self.features.read();
         let node = cx.node_index();
         for (k, &bi) in bufs.iter().enumerate() {

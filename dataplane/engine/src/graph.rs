@@ -176,6 +176,8 @@ pub struct Vm {
     pub now_ns: u64,
     /// Per-interface counters, indexed by sw_if_index.
     pub if_counters: Vec<IfCounters>,
+    /// Active `pcap trace` capture.
+    pub capture: Option<crate::capture::Capture>,
 }
 
 impl Vm {
@@ -189,6 +191,7 @@ impl Vm {
             clock: Clock::default(),
             now_ns: 0,
             if_counters: Vec::new(),
+            capture: None,
         }
     }
 

@@ -411,6 +411,11 @@ impl Node for InterfaceTx {
             }
         }
         let now = cx.now_ns();
+        if let Some(cap) = cx.vm.capture.as_mut() {
+            for &bi in frame {
+                cap.offer(false, self.sw_if_index, now, cx.vm.buffers.data(bi));
+            }
+        }
         let sent = self.device.lock().tx_burst(&cx.vm.buffers, frame, now);
         if sent < frame.len() {
             cx.vm.if_counters_mut(self.sw_if_index).tx_error += (frame.len() - sent) as u64;

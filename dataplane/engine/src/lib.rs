@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod buffer;
+pub mod capture;
 pub mod clock;
 pub mod commands;
 pub mod device_input;

@@ -313,3 +313,41 @@ fn admin_down_interface_drops_with_a_named_error() {
     let c = dp.graph.vm.if_counters[1];
     assert_eq!(c.drops, 2);
 }
+
+#[test]
+fn pcap_trace_captures_rx_and_tx() {
+    let dir = tmpdir("capture");
+    let (reg, mut dp) = app(64);
+    run(
+        &reg,
+        &mut dp,
+        "create tap id 0\ncreate tap id 1\nset interface state tap0 up\nset interface state tap1 up\ntest l2patch rx tap0 tx tap1",
+    );
+    let file = dir.join("cap.pcap");
+    run(
+        &reg,
+        &mut dp,
+        &format!("pcap trace rx tx max 3 intfc any file {}", file.display()),
+    );
+    assert!(
+        reg.execute(&mut dp, "pcap trace rx").is_err(),
+        "already running"
+    );
+    dp.graph.vm.clock = Clock::manual(5_000);
+    for i in 0..2 {
+        inject_frame(&dp, "tap0", 0, frame(i, 60)).unwrap();
+        dp.run_until_idle();
+    }
+    let st = run(&reg, &mut dp, "pcap trace status");
+    assert!(st.contains("3 of 3"), "{st}");
+    let out = run(&reg, &mut dp, "pcap trace off");
+    assert!(out.starts_with("Write 3 packets to"), "{out}");
+    let frames = engine::pcap::read_pcap(&file).unwrap();
+    assert_eq!(frames.len(), 3, "rx, tx, rx (max 3)");
+    assert_eq!(frames[0].data, frame(0, 60));
+    assert!(reg.execute(&mut dp, "pcap trace off").is_err());
+    assert!(
+        reg.execute(&mut dp, "pcap trace max 5").is_err(),
+        "needs rx or tx"
+    );
+}
