@@ -7,6 +7,9 @@
 //! path runs and the remaining input is handed to the handler as [`Args`],
 //! an unformat-style cursor.
 //!
+//! The daemon serves the registry on a unix socket with [`server::CliServer`];
+//! [`client::Client`] and the `dpctl` binary ([`dpctl`]) talk to it.
+//!
 //! Built-in commands: `comment { ... }`, `echo TEXT`, `exec FILE`,
 //! `help [WORDS]` and `?`; a line ending in `?` lists the possible next words.
 //!
@@ -40,6 +43,10 @@
 #![warn(missing_docs)]
 
 mod args;
+pub mod client;
+pub mod dpctl;
+mod proto;
+pub mod server;
 #[cfg(test)]
 mod tests;
 
