@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod contiv;
+pub mod daemon;
 pub mod pcapgen;
 pub mod replay_cmd;
 pub mod startup;

@@ -1,6 +1,6 @@
 //! The `dataplane` command: replay scenarios, benchmark scripts, run a configuration.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,8 +8,6 @@ use clap::{Parser, Subcommand};
 
 use dataplane::bench::{bench, BenchRequest};
 use dataplane::replay_cmd::{replay, ReplayRequest};
-use dataplane::App;
-use engine::Mode;
 
 #[derive(Parser)]
 #[command(
@@ -18,9 +16,15 @@ use engine::Mode;
     about = "Userspace vector packet processor for a Kubernetes node"
 )]
 struct Cli {
-    /// Run this CLI script, then read commands from standard input.
+    /// Run the forwarder with this VPP-style startup.conf (unix, cpu, buffers, dpdk sections).
+    #[arg(short = 'c', value_name = "STARTUP_CONF")]
+    startup: Option<PathBuf>,
+    /// Run the forwarder and execute this CLI script at start (shortcut for `unix { exec FILE }`).
     #[arg(long, value_name = "FILE")]
     exec: Option<PathBuf>,
+    /// CLI socket (default /run/dataplane/cli.sock; overrides `unix { cli-listen }`).
+    #[arg(long, value_name = "PATH")]
+    cli_listen: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -86,6 +90,16 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.cmd.is_none() && (cli.startup.is_some() || cli.exec.is_some()) {
+        let r = run_daemon(cli.startup, cli.exec, cli.cli_listen);
+        return match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("dataplane: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let r = match (cli.cmd, cli.exec) {
         (
             Some(Cmd::Replay {
@@ -119,9 +133,9 @@ fn main() -> ExitCode {
         (Some(Cmd::GenScenarioInputs { dir }), _) => dataplane::contiv::SCENARIOS
             .iter()
             .try_for_each(|s| dataplane::contiv::write_inputs(&dir.join(s), s)),
-        (None, Some(file)) => run_exec(file),
-        (None, None) => Err(
-            "nothing to do: give a subcommand (replay, bench) or --exec FILE; see --help".into(),
+        (None, _) => Err(
+            "nothing to do: give a subcommand (replay, bench, ...), -c startup.conf or --exec FILE; see --help"
+                .into(),
         ),
     };
     match r {
@@ -217,26 +231,24 @@ fn run_bench(req: BenchRequest) -> Result<(), String> {
     Ok(())
 }
 
-fn run_exec(file: PathBuf) -> Result<(), String> {
-    let mut app = App::new(Mode::Replay);
-    let out = app.exec_file(&file).map_err(|e| e.to_string())?;
-    if !out.is_empty() {
-        println!("{out}");
-    }
-    app.dp.run_until_idle();
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        let l = line.trim();
-        if l == "quit" || l == "exit" {
-            break;
+fn run_daemon(
+    startup: Option<PathBuf>,
+    exec: Option<PathBuf>,
+    cli_listen: Option<PathBuf>,
+) -> Result<(), String> {
+    let mut cfg = match startup {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            dataplane::startup::parse(&text).map_err(|e| format!("{}: {e}", p.display()))?
         }
-        match app.exec(l) {
-            Ok(o) if !o.is_empty() => println!("{o}"),
-            Ok(_) => {}
-            Err(e) => eprintln!("{e}"),
-        }
-        app.dp.run_until_idle();
+        None => dataplane::startup::StartupConfig::default(),
+    };
+    if let Some(e) = exec {
+        cfg.unix.exec = Some(e);
     }
-    Ok(())
+    if let Some(s) = cli_listen {
+        cfg.unix.cli_listen = s;
+    }
+    dataplane::daemon::run(cfg)
 }

@@ -361,7 +361,9 @@ fn parse_buffers(c: &mut Cursor, b: &mut BuffersSection) -> Result<(), String> {
             "default" => {
                 let w = c.value("buffers", k, l)?;
                 if w != "data-size" {
-                    return Err(format!("line {l}: expected `default data-size N`, got `default {w}`"));
+                    return Err(format!(
+                        "line {l}: expected `default data-size N`, got `default {w}`"
+                    ));
                 }
                 let n = c.number("buffers", "default data-size", l)?;
                 if n != engine::buffer::BUFFER_DATA_SIZE as u32 {
@@ -406,8 +408,12 @@ fn parse_dpdk(c: &mut Cursor, d: &mut DpdkSection) -> Result<(), String> {
                     section_words(c, "dpdk dev", |c, k, l| {
                         match k {
                             "name" => dev.name = Some(c.value("dpdk dev", k, l)?),
-                            "num-rx-queues" => dev.num_rx_queues = Some(c.number("dpdk dev", k, l)?),
-                            "num-tx-queues" => dev.num_tx_queues = Some(c.number("dpdk dev", k, l)?),
+                            "num-rx-queues" => {
+                                dev.num_rx_queues = Some(c.number("dpdk dev", k, l)?)
+                            }
+                            "num-tx-queues" => {
+                                dev.num_tx_queues = Some(c.number("dpdk dev", k, l)?)
+                            }
                             _ => {
                                 return Err(unknown(
                                     "dpdk dev",
@@ -478,7 +484,10 @@ dpdk {
         let e = parse("unix { nodaemon }\nplugins { }").unwrap_err();
         assert!(e.contains("unknown section `plugins`"), "{e}");
         let e = parse("unix {\n frobnicate\n}").unwrap_err();
-        assert!(e.contains("line 2") && e.contains("`frobnicate`") && e.contains("cli-listen"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("`frobnicate`") && e.contains("cli-listen"),
+            "{e}"
+        );
         let e = parse("cpu { workers many }").unwrap_err();
         assert!(e.contains("expects a number"), "{e}");
         let e = parse("unix { nodaemon").unwrap_err();

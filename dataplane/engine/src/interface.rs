@@ -214,6 +214,19 @@ pub fn device_handle(d: impl Device) -> DeviceHandle {
     Arc::new(Mutex::new(Box::new(d)))
 }
 
+/// What a deleted interface's handle holds: receives nothing, sends nothing.
+#[derive(Debug, Default)]
+pub struct NullDevice;
+
+impl Device for NullDevice {
+    fn rx_burst(&mut self, _: &mut BufferPool, _: &mut [BufferIndex], _: u64) -> RxBurst {
+        RxBurst::default()
+    }
+    fn tx_burst(&mut self, _: &BufferPool, _: &[BufferIndex], _: u64) -> usize {
+        0
+    }
+}
+
 /// A device that keeps packets in memory: the replay backend of every interface kind.
 ///
 /// The replay driver queues received frames with their timestamps; transmitted frames are kept with

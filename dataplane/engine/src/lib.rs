@@ -425,9 +425,15 @@ impl Dataplane {
             .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
         {
             if let Some(pos) = inp.interfaces.iter().position(|i| i.hw_if_index == hw) {
-                let ifc = inp.interfaces.remove(pos);
-                ifc.device.lock().shutdown();
+                inp.interfaces.remove(pos);
             }
+        }
+        // Close the device now (a tap vanishes from the host): every holder of the handle (the
+        // tx node) sees a null device from here on.
+        if let Some(Some(h)) = self.devices.get(sw_if_index as usize) {
+            let mut d = h.lock();
+            d.shutdown();
+            *d = Box::new(interface::NullDevice);
         }
         let mut im = self.interfaces.write();
         im.sw[sw_if_index as usize].deleted = true;

@@ -1,0 +1,249 @@
+//! The forwarder daemon: `dataplane -c startup.conf` (or `dataplane --exec FILE`).
+//!
+//! One main thread runs the graph and the CLI: between dispatches it answers the requests that
+//! `dpctl` clients send over the unix socket. When no packets arrive for a while it sleeps in
+//! `poll(2)` on the devices' descriptors (10 ms at most, so CLI requests are served promptly).
+//! SIGTERM/SIGINT stop it cleanly: interfaces are deleted (taps vanish), the socket is unlinked.
+
+use std::io::Write;
+use std::os::fd::RawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cli::server::{CliServer, Response};
+use engine::Mode;
+
+use crate::startup::StartupConfig;
+use crate::App;
+
+/// Where log lines go: standard error, and the `unix { log FILE }` file if configured.
+pub struct Log {
+    file: Option<std::fs::File>,
+}
+
+impl Log {
+    fn open(path: Option<&Path>) -> Result<Self, String> {
+        let file = match path {
+            Some(p) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| format!("cannot open log file `{}`: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Log { file })
+    }
+
+    /// Write one line.
+    pub fn line(&mut self, msg: &str) {
+        eprintln!("dataplane: {msg}");
+        if let Some(f) = self.file.as_mut() {
+            let _ = writeln!(f, "{msg}");
+        }
+    }
+}
+
+fn pin_to_core(core: u32) -> Result<(), String> {
+    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core as usize, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(format!(
+                "cannot pin the main thread to core {core}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn device_fds(app: &App) -> Vec<RawFd> {
+    app.dp
+        .devices
+        .iter()
+        .flatten()
+        .filter_map(|d| d.try_lock().and_then(|d| d.fd()))
+        .collect()
+}
+
+/// Sleep until a device descriptor is readable or `timeout` passes.
+fn wait_for_devices(fds: &[RawFd], timeout: Duration) {
+    if fds.is_empty() {
+        std::thread::sleep(timeout);
+        return;
+    }
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: p is a valid array of pollfd for the call; the descriptors are owned by devices
+    // that outlive the call (poll tolerates closed descriptors anyway: POLLNVAL).
+    unsafe {
+        libc::poll(
+            p.as_mut_ptr(),
+            p.len() as libc::nfds_t,
+            timeout.as_millis() as i32,
+        );
+    }
+}
+
+/// Run the daemon until SIGTERM/SIGINT. Returns an error message for a failed start.
+pub fn run(cfg: StartupConfig) -> Result<(), String> {
+    let mut log = Log::open(cfg.unix.log.as_deref())?;
+    if let Some(core) = cfg.cpu.main_core {
+        pin_to_core(core)?;
+    }
+    if cfg.cpu.n_workers() > 0 {
+        log.line(&format!(
+            "{} worker threads requested: worker threads are not implemented yet, all packets are processed on the main thread",
+            cfg.cpu.n_workers()
+        ));
+    }
+    let mut app = App::with_buffers(Mode::Live, cfg.buffers.buffers_per_numa);
+    engine::drivers::install(&mut app.dp);
+    let mut server = CliServer::bind(&cfg.unix.cli_listen)?;
+    log.line(&format!(
+        "listening on {} ({} buffers)",
+        cfg.unix.cli_listen.display(),
+        cfg.buffers.buffers_per_numa
+    ));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let waker = server.waker();
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGINT,
+        ])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if signals.forever().next().is_some() {
+                    stop.store(true, Ordering::SeqCst);
+                    waker.wake();
+                }
+            })
+            .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+    }
+
+    if let Some(exec) = &cfg.unix.exec {
+        match app.exec_file(exec) {
+            Ok(out) => {
+                if !out.is_empty() {
+                    log.line(&out);
+                }
+            }
+            Err(e) => {
+                // A broken startup script should not leave a half-configured forwarder running.
+                shutdown(&mut app, &mut server, &mut log);
+                return Err(format!("startup script failed: {e}"));
+            }
+        }
+    }
+
+    // `unix { interactive }`: commands from standard input too.
+    let stdin_rx = if cfg.unix.interactive {
+        let (tx, rx) = mpsc::channel::<String>();
+        let prompt = cfg.unix.cli_prompt.clone();
+        std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || {
+                let stdin = std::io::stdin();
+                let mut line = String::new();
+                loop {
+                    print!("{prompt}");
+                    let _ = std::io::stdout().flush();
+                    line.clear();
+                    match stdin.read_line(&mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {
+                            if tx.send(line.trim_end().to_string()).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the stdin thread: {e}"))?;
+        Some(rx)
+    } else {
+        None
+    };
+
+    let mut idle = 0u32;
+    let mut fds = device_fds(&app);
+    let mut n_ifs = app.dp.devices.len();
+    while !stop.load(Ordering::SeqCst) {
+        let produced = app.dp.graph.run_once();
+        let App { registry, dp } = &mut app;
+        let served = server.poll(|req| {
+            Response::from(match &req {
+                cli::server::Request::Exec(line) => {
+                    let l = line.trim();
+                    if l == "quit" || l == "exit" {
+                        Ok(String::new())
+                    } else {
+                        registry.execute(dp, l)
+                    }
+                }
+                cli::server::Request::Complete(_) => return req.run(registry, dp),
+            })
+        });
+        if let Some(rx) = &stdin_rx {
+            while let Ok(line) = rx.try_recv() {
+                match app.exec(&line) {
+                    Ok(o) if !o.is_empty() => println!("{o}"),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("{e}"),
+                }
+            }
+        }
+        if app.dp.devices.len() != n_ifs {
+            n_ifs = app.dp.devices.len();
+            fds = device_fds(&app);
+        }
+        if produced == 0 && served == 0 && !app.dp.graph.has_pending() {
+            idle += 1;
+            if idle > 256 {
+                wait_for_devices(&fds, Duration::from_millis(10));
+            }
+        } else {
+            idle = 0;
+        }
+    }
+    log.line("stopping");
+    shutdown(&mut app, &mut server, &mut log);
+    Ok(())
+}
+
+fn shutdown(app: &mut App, server: &mut CliServer, log: &mut Log) {
+    let sws: Vec<u32> = app
+        .dp
+        .interfaces
+        .read()
+        .sw
+        .iter()
+        .filter(|s| !s.deleted && s.sw_if_index != 0)
+        .map(|s| s.sw_if_index)
+        .collect();
+    for sw in sws {
+        if let Err(e) = app.dp.delete_interface(sw) {
+            log.line(&format!("deleting interface {sw}: {e}"));
+        }
+    }
+    // Dropping the devices closes taps and sockets.
+    app.dp.devices.clear();
+    server.shutdown();
+}
