@@ -64,8 +64,64 @@ fn tcp(
     f.build_with_tcp_checksum(tcp_csum)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_packets_are_valid_with_the_documented_checksums() {
+        for s in SCENARIOS {
+            for p in packets(s).unwrap() {
+                let f = &p.frame;
+                let sp = etherparse::SlicedPacket::from_ethernet(f).expect("parses");
+                let (
+                    Some(etherparse::NetSlice::Ipv4(ip)),
+                    Some(etherparse::TransportSlice::Tcp(t)),
+                ) = (sp.net, sp.transport)
+                else {
+                    panic!("{s}: not TCP/IPv4")
+                };
+                let h = ip.header().to_header();
+                assert_eq!(
+                    h.header_checksum,
+                    h.calc_header_checksum(),
+                    "{s}: IP checksum"
+                );
+                let want = t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap();
+                assert_eq!(t.checksum(), want, "{s} {}: TCP checksum valid", p.iface);
+            }
+        }
+    }
+}
+
 fn ip(a: u8, b: u8, c: u8, d: u8) -> Ipv4Addr {
     Ipv4Addr::new(a, b, c, d)
+}
+
+/// MAC of the VPP side of tap0 (host interconnect) and of the host's `vpp1`.
+const TAP0_MAC: [u8; 6] = [0x01, 0x23, 0x45, 0x67, 0x89, 0x42];
+const HOST_MAC: [u8; 6] = [0x3e, 0x1b, 0x70, 0x2d, 0x4d, 0x51];
+const TAP2_MAC: [u8; 6] = [0x02, 0xfe, 0x16, 0x3f, 0x5f, 0x0f];
+const TAP4_MAC: [u8; 6] = [0x02, 0xfe, 0x10, 0x03, 0x7c, 0x4d];
+const TAP5_MAC: [u8; 6] = [0x02, 0xfe, 0x04, 0x07, 0xd1, 0xe2];
+
+/// POD_TO_INTERNET's SYN-ACK from the Internet, byte for byte from its trace: 24-byte TCP header
+/// (MSS only), no DF, ttl 63, and two bytes of Ethernet padding (a 60-byte frame).
+fn internet_syn_ack() -> Vec<u8> {
+    let mut f = Vec::with_capacity(60);
+    f.extend_from_slice(&[0x08, 0x00, 0x27, 0x44, 0x9f, 0xd8]);
+    f.extend_from_slice(&[0x08, 0x00, 0x27, 0x02, 0xa5, 0x36]);
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&[
+        0x45, 0x00, 0x00, 0x2c, 0x06, 0xd0, 0x00, 0x00, 0x3f, 0x06, 0x23, 0x9a, 31, 134, 97, 51,
+        192, 168, 16, 1,
+    ]);
+    f.extend_from_slice(&[
+        0x00, 0x50, 0x64, 0xc9, 0xc9, 0xa7, 0x50, 0x01, 0x94, 0x04, 0x82, 0xc1, 0x60, 0x12, 0xff,
+        0xff, 0xb1, 0x2b, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4,
+    ]);
+    f.extend_from_slice(&[0, 0]);
+    f
 }
 
 /// The documented input packets of a scenario (by folder name), in order.
@@ -103,13 +159,171 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
                 ),
             },
         ],
+        "host-to-pod" => vec![
+            DocPacket {
+                iface: "tap0",
+                time: "01:36:39:413621",
+                frame: tcp(
+                    HOST_MAC,
+                    TAP0_MAC,
+                    (ip(172, 30, 1, 2), 32966),
+                    (ip(10, 1, 1, 6), 8080),
+                    0x9e51,
+                    0xe269_7e8e,
+                    0,
+                    false,
+                    0x3b85,
+                ),
+            },
+            DocPacket {
+                iface: "tap5",
+                // The document lost this record's header; ethernet-input follows at ...413690.
+                time: "01:36:39:413686",
+                frame: tcp(
+                    POD_MAC,
+                    TAP5_MAC,
+                    (ip(10, 1, 1, 6), 8080),
+                    (ip(172, 30, 1, 2), 32966),
+                    0,
+                    0xf14b_9572,
+                    0xe269_7e8f,
+                    true,
+                    0xd4b0,
+                ),
+            },
+        ],
+        "pod-to-host" => vec![
+            DocPacket {
+                iface: "tap2",
+                time: "01:00:22:301693",
+                frame: tcp(
+                    POD_MAC,
+                    TAP2_MAC,
+                    (ip(10, 1, 1, 3), 54252),
+                    (ip(10, 20, 0, 2), 8080),
+                    0x9aac,
+                    0x66e0_0e6d,
+                    0,
+                    false,
+                    0xc33d,
+                ),
+            },
+            DocPacket {
+                iface: "tap0",
+                time: "01:00:22:302975",
+                frame: tcp(
+                    HOST_MAC,
+                    TAP0_MAC,
+                    (ip(10, 20, 0, 2), 8080),
+                    (ip(10, 1, 1, 3), 54252),
+                    0,
+                    0x7e79_850b,
+                    0x66e0_0e6e,
+                    true,
+                    0x2bc9,
+                ),
+            },
+        ],
+        "pod-to-internet" => vec![
+            DocPacket {
+                iface: "tap2",
+                time: "02:06:32:879780",
+                frame: tcp(
+                    POD_MAC,
+                    TAP2_MAC,
+                    (ip(10, 1, 1, 3), 41084),
+                    (ip(31, 134, 97, 51), 80),
+                    0x7dab,
+                    0x9404_82c0,
+                    0,
+                    false,
+                    0x91d0,
+                ),
+            },
+            DocPacket {
+                iface: "GigabitEthernet0/8/0",
+                time: "02:06:32:880926",
+                frame: internet_syn_ack(),
+            },
+        ],
+        "pod-to-service-same-node" => vec![
+            DocPacket {
+                iface: "tap2",
+                time: "01:59:50:724476",
+                frame: tcp(
+                    POD_MAC,
+                    TAP2_MAC,
+                    (ip(10, 1, 1, 3), 51082),
+                    (ip(10, 104, 221, 85), 80),
+                    0xbff6,
+                    0x0a88_91a7,
+                    0,
+                    false,
+                    0x50b8,
+                ),
+            },
+            DocPacket {
+                iface: "tap4",
+                time: "01:59:50:724579",
+                frame: tcp(
+                    POD_MAC,
+                    TAP4_MAC,
+                    (ip(10, 1, 1, 5), 8080),
+                    (ip(10, 1, 1, 3), 51082),
+                    0,
+                    0xa80c_b872,
+                    0x0a88_91a8,
+                    true,
+                    0x8023,
+                ),
+            },
+        ],
+        "pod-to-service-host" => vec![
+            DocPacket {
+                iface: "tap2",
+                time: "02:54:30:091783",
+                frame: tcp(
+                    POD_MAC,
+                    TAP2_MAC,
+                    (ip(10, 1, 1, 3), 46310),
+                    (ip(10, 104, 221, 85), 80),
+                    0x5eb4,
+                    0xba5b_f36d,
+                    0,
+                    false,
+                    0xd22d,
+                ),
+            },
+            DocPacket {
+                iface: "tap0",
+                time: "02:54:30:091945",
+                frame: tcp(
+                    HOST_MAC,
+                    TAP0_MAC,
+                    (ip(10, 20, 0, 2), 8080),
+                    (ip(10, 1, 1, 3), 46310),
+                    0,
+                    0x57f7_b0c7,
+                    0xba5b_f36e,
+                    true,
+                    0xdab4,
+                ),
+            },
+        ],
         _ => return None,
     };
     Some(v)
 }
 
 /// Every scenario this module knows.
-pub const SCENARIOS: &[&str] = &["pod-to-pod-same-node"];
+pub const SCENARIOS: &[&str] = &[
+    "host-to-pod",
+    "pod-to-host",
+    "pod-to-internet",
+    "pod-to-pod-same-node",
+    "pod-to-service-same-node",
+    "pod-to-service-host",
+];
 
 /// Write `DIR/<scenario>/input/IF.pcap` for a scenario (one file per interface).
 pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
