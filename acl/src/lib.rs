@@ -1,7 +1,365 @@
-//! The acl plugin.
+//! The ACL plugin, with the semantics of FD.io VPP 18.01's `acl-plugin` (the version that produced
+//! the contiv packet-flow traces).
+//!
+//! - ACLs ([`rules`]): ordered rules with action deny / permit / permit+reflect, source and
+//!   destination prefixes, protocol, port (ICMP type/code) ranges and TCP flags; created or
+//!   replaced by index, applied to interfaces as ordered lists per direction. The first matching
+//!   rule of the first matching ACL wins; an interface with an ACL list denies what no rule
+//!   permits.
+//! - Nodes `acl-plugin-in-ip4-fa` (feature on `ip4-unicast`) and `acl-plugin-out-ip4-fa`
+//!   (feature on `ip4-output`) ([`node`]), with VPP's three-line trace ([`tuple`]).
+//! - Reflexive sessions ([`session`]): per thread, O(1) lookup, TCP-aware timeouts, a limit.
+//! - A classifier whose cost depends on the number of distinct rule masks, not rules
+//!   ([`classify`]).
+//! - MACIP ACLs ([`macip`]): per-interface source guard (MAC + IPv4 of IPv4 and ARP senders),
+//!   node `acl-plugin-macip-input` on `device-input`, with named drop errors.
+//! - VPP's CLI ([`commands`]).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod classify;
+pub mod commands;
+pub mod hash;
+pub mod macip;
+pub mod node;
+pub mod rules;
+pub mod session;
+pub mod tuple;
+
+use std::sync::Arc;
 
 use cli::Registry;
+use engine::feature::FeatureRegistration;
 use engine::Dataplane;
+use parking_lot::RwLock;
+
+use crate::classify::Classifier;
+use crate::macip::{CompiledMacip, MacipAcl};
+use crate::rules::Acl;
+use crate::session::Sessions;
+
+/// Name of the input node.
+pub const IN_NODE: &str = "acl-plugin-in-ip4-fa";
+/// Name of the output node.
+pub const OUT_NODE: &str = "acl-plugin-out-ip4-fa";
+/// Name of the MACIP node.
+pub const MACIP_NODE: &str = "acl-plugin-macip-input";
+
+/// Largest ACL index accepted (VPP's pools have no limit; this keeps a typo from allocating
+/// gigabytes).
+pub const MAX_ACL_INDEX: u32 = 1 << 20;
+
+/// Direction index: input (`[0]`), as the buffer's `sw_if_index[RX]`.
+pub const DIR_IN: usize = 0;
+/// Direction index: output (`[1]`), as the buffer's `sw_if_index[TX]`.
+pub const DIR_OUT: usize = 1;
+
+/// A pool of optional items with VPP's index reuse (the most recently freed index first).
+#[derive(Clone, Debug)]
+pub struct Pool<T> {
+    items: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Pool<T> {
+    /// Item at `i`.
+    pub fn get(&self, i: u32) -> Option<&T> {
+        self.items.get(i as usize).and_then(|x| x.as_ref())
+    }
+
+    /// True if `i` holds an item.
+    pub fn contains(&self, i: u32) -> bool {
+        self.get(i).is_some()
+    }
+
+    /// Put an item at the next free index (most recently freed first, else a new one).
+    pub fn put(&mut self, v: T) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.items[i as usize] = Some(v);
+                i
+            }
+            None => {
+                self.items.push(Some(v));
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Put an item at index `i` (replacing, or creating it: indices skipped over become free,
+    /// the lowest handed out first).
+    pub fn put_at(&mut self, i: u32, v: T) {
+        let iu = i as usize;
+        if iu >= self.items.len() {
+            let old = self.items.len();
+            self.items.resize_with(iu + 1, || None);
+            // Skipped indices, pushed so that the lowest pops first.
+            for j in (old..iu).rev() {
+                self.free.push(j as u32);
+            }
+        } else if self.items[iu].is_none() {
+            self.free.retain(|&f| f != i);
+        }
+        self.items[iu] = Some(v);
+    }
+
+    /// Remove the item at `i`.
+    pub fn remove(&mut self, i: u32) -> Option<T> {
+        let v = self.items.get_mut(i as usize)?.take()?;
+        self.free.push(i);
+        Some(v)
+    }
+
+    /// Items with their indices, in index order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| x.as_ref().map(|v| (i as u32, v)))
+    }
+}
+
+/// Configuration of the plugin, shared by the nodes (read once per frame) and the CLI.
+#[derive(Debug, Default)]
+pub struct AclMain {
+    /// The ACLs.
+    pub acls: Pool<Acl>,
+    /// Ordered ACL list per direction (`[DIR_IN]`, `[DIR_OUT]`) by sw_if_index. Grown to an
+    /// interface's index when an ACL is applied to or removed from it, as VPP's vectors.
+    pub lists: [Vec<Vec<u32>>; 2],
+    /// Interfaces per direction by ACL index (VPP's `*_sw_if_index_vec_by_acl`).
+    pub by_acl: [Vec<Vec<u32>>; 2],
+    /// Compiled classifier per direction by sw_if_index.
+    pub classifiers: [Vec<Classifier>; 2],
+    /// MACIP ACLs.
+    pub macip_acls: Pool<MacipAcl>,
+    /// MACIP ACL per sw_if_index (`u32::MAX`: none).
+    pub macip_by_sw: Vec<u32>,
+    /// Compiled MACIP rules per sw_if_index.
+    pub macip_compiled: Vec<Option<CompiledMacip>>,
+}
+
+impl AclMain {
+    /// The ordered ACL list of an interface direction.
+    pub fn list(&self, dir: usize, sw: u32) -> &[u32] {
+        self.lists[dir]
+            .get(sw as usize)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Interfaces an ACL is applied to in a direction.
+    pub fn applied_on(&self, dir: usize, acl: u32) -> &[u32] {
+        self.by_acl[dir]
+            .get(acl as usize)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Rebuild the classifier of an interface direction from its list.
+    pub fn compile(&mut self, dir: usize, sw: u32) {
+        let list: Vec<(u32, &Acl)> = self
+            .list(dir, sw)
+            .iter()
+            .filter_map(|&a| self.acls.get(a).map(|acl| (a, acl)))
+            .collect();
+        let c = Classifier::build(&list);
+        let v = &mut self.classifiers[dir];
+        if v.len() <= sw as usize {
+            v.resize_with(sw as usize + 1, Classifier::default);
+        }
+        v[sw as usize] = c;
+    }
+
+    /// Create (index None or a free index) or replace an ACL; recompiles the interfaces using it.
+    /// Returns the index.
+    pub fn add_replace(&mut self, index: Option<u32>, acl: Acl) -> Result<u32, String> {
+        let i = match index {
+            Some(i) if i > MAX_ACL_INDEX => {
+                return Err(format!(
+                    "ACL index {i} is too large (at most {MAX_ACL_INDEX})"
+                ))
+            }
+            Some(i) => {
+                self.acls.put_at(i, acl);
+                i
+            }
+            None => self.acls.put(acl),
+        };
+        for dir in [DIR_IN, DIR_OUT] {
+            let users = self.applied_on(dir, i).to_vec();
+            for sw in users {
+                self.compile(dir, sw);
+            }
+        }
+        Ok(i)
+    }
+
+    /// Delete an ACL; refused while it is applied to an interface.
+    pub fn delete(&mut self, i: u32) -> Result<(), String> {
+        if !self.acls.contains(i) {
+            return Err(format!("no ACL with index {i}"));
+        }
+        for (dir, name) in [(DIR_IN, "inbound"), (DIR_OUT, "outbound")] {
+            let on = self.applied_on(dir, i);
+            if !on.is_empty() {
+                let l: Vec<String> = on.iter().map(|s| s.to_string()).collect();
+                return Err(format!(
+                    "ACL {i} is in use {name} on sw_if_index {}: remove it from the interface first",
+                    l.join(", ")
+                ));
+            }
+        }
+        self.acls.remove(i);
+        Ok(())
+    }
+
+    fn grow(v: &mut Vec<Vec<u32>>, i: u32) {
+        if v.len() <= i as usize {
+            v.resize_with(i as usize + 1, Vec::new);
+        }
+    }
+
+    /// Check that an apply / remove can be done; returns true if the interface's list goes from
+    /// empty to non-empty (add) or from non-empty to empty (remove), i.e. the feature must be
+    /// switched.
+    pub fn check_apply(&self, dir: usize, sw: u32, acl: u32, add: bool) -> Result<bool, String> {
+        let list = self.list(dir, sw);
+        let dname = if dir == DIR_IN { "input" } else { "output" };
+        if add {
+            if !self.acls.contains(acl) {
+                return Err(format!("no ACL with index {acl}"));
+            }
+            if list.contains(&acl) {
+                return Err(format!(
+                    "ACL {acl} is already applied {dname} on sw_if_index {sw}"
+                ));
+            }
+            Ok(list.is_empty())
+        } else {
+            if !list.contains(&acl) {
+                return Err(format!(
+                    "ACL {acl} is not applied {dname} on sw_if_index {sw}"
+                ));
+            }
+            Ok(list.len() == 1)
+        }
+    }
+
+    /// Apply (append to the list) or remove an ACL on an interface direction, after
+    /// [`AclMain::check_apply`].
+    pub fn apply(&mut self, dir: usize, sw: u32, acl: u32, add: bool) {
+        Self::grow(&mut self.lists[dir], sw);
+        Self::grow(&mut self.by_acl[dir], acl);
+        if add {
+            self.lists[dir][sw as usize].push(acl);
+            self.by_acl[dir][acl as usize].push(sw);
+        } else {
+            self.lists[dir][sw as usize].retain(|&a| a != acl);
+            self.by_acl[dir][acl as usize].retain(|&s| s != sw);
+        }
+        self.compile(dir, sw);
+    }
+}
+
+/// Shared handle to the configuration.
+pub type SharedAcl = Arc<RwLock<AclMain>>;
+
+/// The plugin's state, stored in the dataplane's extensions.
+#[derive(Clone, Debug)]
+pub struct AclPlugin {
+    /// ACLs, interface lists, classifiers, MACIP.
+    pub main: SharedAcl,
+    /// Sessions (per thread).
+    pub sessions: Arc<Sessions>,
+}
+
+/// The plugin's state of a dataplane (after [`init`]).
+pub fn plugin(dp: &Dataplane) -> &AclPlugin {
+    dp.ext::<AclPlugin>()
+        .expect("acl::init registers the plugin state")
+}
 
 /// Register the plugin's nodes, features and commands.
-pub fn init(_dp: &mut Dataplane, _reg: &mut Registry<Dataplane>) {}
+pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
+    let p = AclPlugin {
+        main: Arc::new(RwLock::new(AclMain::default())),
+        sessions: Arc::new(Sessions::new(1)),
+    };
+    for is_input in [true, false] {
+        dp.graph.register(
+            node::registration(is_input),
+            Box::new(node::AclNode {
+                is_input,
+                main: p.main.clone(),
+                sessions: p.sessions.clone(),
+                features: dp.features.clone(),
+            }),
+        );
+    }
+    dp.graph.register(
+        macip::registration(),
+        Box::new(macip::MacipNode {
+            main: p.main.clone(),
+            features: dp.features.clone(),
+        }),
+    );
+    {
+        let mut f = dp.features.write();
+        let feats = [
+            FeatureRegistration {
+                arc: "ip4-unicast".into(),
+                node: IN_NODE.into(),
+                runs_before: [
+                    "nat44-classify",
+                    "nat44-out2in",
+                    "nat44-in2out",
+                    "nat44-out2in-worker-handoff",
+                    "nat44-in2out-worker-handoff",
+                    "nat44-hairpin-dst",
+                    "ip4-flow-classify",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+                runs_after: vec![],
+            },
+            FeatureRegistration {
+                arc: "ip4-output".into(),
+                node: OUT_NODE.into(),
+                runs_before: [
+                    "nat44-in2out-output",
+                    "nat44-in2out-output-worker-handoff",
+                    "nat44-hairpin-src",
+                    "interface-output",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+                runs_after: vec![],
+            },
+            FeatureRegistration {
+                arc: "device-input".into(),
+                node: MACIP_NODE.into(),
+                runs_before: vec![],
+                runs_after: vec![],
+            },
+        ];
+        for r in feats {
+            f.register_feature(r)
+                .expect("the standard arcs exist before plugins");
+        }
+    }
+    dp.insert_ext(p);
+    commands::register(reg);
+}

@@ -296,6 +296,40 @@ impl Device for MemoryDevice {
     }
 }
 
+/// Errors of `interface-output`.
+pub mod interface_output_errors {
+    /// The transmit interface is unknown.
+    pub const NO_INTERFACE: u32 = 0;
+    /// Strings in code order.
+    pub const STRINGS: &[&str] = &["no output interface"];
+}
+
+/// `interface-output`: sends each buffer to the `<if>-output` node of its transmit interface
+/// (`sw_if_index[TX]`). No trace, as in VPP. Ends the `ip4-output` feature arc.
+pub struct PerBufferInterfaceOutput {
+    /// Slot of each interface's output node, by sw_if_index (0, error-drop, when unknown).
+    pub next_by_sw: Vec<u16>,
+}
+
+impl Node for PerBufferInterfaceOutput {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let mut nexts = [0u16; crate::graph::FRAME_SIZE];
+        let err = cx.error_index(interface_output_errors::NO_INTERFACE);
+        for (n, &bi) in nexts.iter_mut().zip(frame) {
+            let m = cx.vm.buffers.meta_mut(bi);
+            *n = self
+                .next_by_sw
+                .get(m.sw_if_index[1] as usize)
+                .copied()
+                .unwrap_or(0);
+            if *n == 0 {
+                m.error = err;
+            }
+        }
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
 /// Errors of the `<if>-output` node.
 pub mod output_errors {
     /// Interface is administratively down.

@@ -137,6 +137,8 @@ pub struct Dataplane {
     pub device_factories: HashMap<DeviceClass, DeviceFactory>,
     /// Called after an interface is created (plugins add per-interface state).
     pub on_interface_created: Vec<fn(&mut Dataplane, u32)>,
+    /// Called before an interface is deleted (plugins drop per-interface state).
+    pub on_interface_deleted: Vec<fn(&mut Dataplane, u32)>,
     /// Called after an interface's MAC address changed (rewrite strings are rebuilt).
     pub on_mac_changed: Vec<fn(&mut Dataplane, u32)>,
     /// Device of every interface by sw_if_index (replay reaches the memory devices here).
@@ -171,10 +173,13 @@ impl Dataplane {
                     end: ArcEnd::Node("ip4-lookup".into()),
                     direction: ArcDirection::Rx,
                 }),
+                // As VPP 18.01: the arc ends in the shared `interface-output` node (untraced),
+                // which hands each buffer to its transmit interface's `<if>-output`; so every
+                // output feature's slot to it is the same on all interfaces.
                 ip4_output: f.register_arc(ArcRegistration {
                     name: "ip4-output".into(),
                     start_nodes: vec!["ip4-rewrite".into()],
-                    end: ArcEnd::InterfaceOutput,
+                    end: ArcEnd::Node("interface-output".into()),
                     direction: ArcDirection::Tx,
                 }),
             }
@@ -189,6 +194,7 @@ impl Dataplane {
             tx_formatters: HashMap::new(),
             device_factories: HashMap::new(),
             on_interface_created: Vec::new(),
+            on_interface_deleted: Vec::new(),
             on_mac_changed: Vec::new(),
             devices: vec![None],
             ext: HashMap::new(),
@@ -252,6 +258,14 @@ impl Dataplane {
             }
         }
         l2patch::register(&mut dp);
+        dp.graph.register(
+            NodeRegistration::new("interface-output", NodeKind::Internal)
+                .nexts(&["error-drop"])
+                .errors(interface::interface_output_errors::STRINGS),
+            Box::new(interface::PerBufferInterfaceOutput {
+                next_by_sw: Vec::new(),
+            }),
+        );
         commands::register_tx_formatters(&mut dp);
         dp
     }
@@ -355,6 +369,18 @@ impl Dataplane {
         );
         self.graph.add_next(output_node, tx_node);
         self.graph.add_next(output_node, graph::ERROR_DROP_NODE);
+        if let Some(io) = self.graph.node_index("interface-output") {
+            let slot = self.graph.add_next(io, output_node);
+            if let Some(n) = self
+                .graph
+                .node_mut::<interface::PerBufferInterfaceOutput>(io)
+            {
+                if n.next_by_sw.len() <= sw_if_index as usize {
+                    n.next_by_sw.resize(sw_if_index as usize + 1, 0);
+                }
+                n.next_by_sw[sw_if_index as usize] = slot;
+            }
+        }
         let input_node = match class.input_node() {
             Some(n) => self.graph.node_index(n).unwrap_or(buffer::INVALID_INDEX),
             None => buffer::INVALID_INDEX,
@@ -411,6 +437,17 @@ impl Dataplane {
     /// Delete an interface: its device stops being polled and is shut down; its index is not reused
     /// and its output node drops what still reaches it.
     pub fn delete_interface(&mut self, sw_if_index: u32) -> Result<(), String> {
+        let live = self
+            .interfaces
+            .read()
+            .sw(sw_if_index)
+            .is_some_and(|s| !s.deleted && sw_if_index != 0);
+        if live {
+            let hooks = self.on_interface_deleted.clone();
+            for h in hooks {
+                h(self, sw_if_index);
+            }
+        }
         let (class, hw) = {
             let im = self.interfaces.read();
             let s = im
