@@ -64,35 +64,6 @@ fn tcp(
     f.build_with_tcp_checksum(tcp_csum)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_packets_are_valid_with_the_documented_checksums() {
-        for s in SCENARIOS {
-            for p in packets(s).unwrap() {
-                let f = &p.frame;
-                let sp = etherparse::SlicedPacket::from_ethernet(f).expect("parses");
-                let (
-                    Some(etherparse::NetSlice::Ipv4(ip)),
-                    Some(etherparse::TransportSlice::Tcp(t)),
-                ) = (sp.net, sp.transport)
-                else {
-                    panic!("{s}: not TCP/IPv4")
-                };
-                let h = ip.header().to_header();
-                assert_eq!(
-                    h.header_checksum,
-                    h.calc_header_checksum(),
-                    "{s}: IP checksum"
-                );
-                let want = t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap();
-                assert_eq!(t.checksum(), want, "{s} {}: TCP checksum valid", p.iface);
-            }
-        }
-    }
-}
 
 fn ip(a: u8, b: u8, c: u8, d: u8) -> Ipv4Addr {
     Ipv4Addr::new(a, b, c, d)
@@ -343,4 +314,34 @@ pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
         engine::pcap::write_pcap(&input.join(engine::replay::pcap_file_name(i)), frames)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_packets_are_valid_with_the_documented_checksums() {
+        for s in SCENARIOS {
+            for p in packets(s).unwrap() {
+                let f = &p.frame;
+                let sp = etherparse::SlicedPacket::from_ethernet(f).expect("parses");
+                let (
+                    Some(etherparse::NetSlice::Ipv4(ip)),
+                    Some(etherparse::TransportSlice::Tcp(t)),
+                ) = (sp.net, sp.transport)
+                else {
+                    panic!("{s}: not TCP/IPv4")
+                };
+                let h = ip.header().to_header();
+                assert_eq!(
+                    h.header_checksum,
+                    h.calc_header_checksum(),
+                    "{s}: IP checksum"
+                );
+                let want = t.to_header().calc_checksum_ipv4(&h, t.payload()).unwrap();
+                assert_eq!(t.checksum(), want, "{s} {}: TCP checksum valid", p.iface);
+            }
+        }
+    }
 }
