@@ -172,6 +172,7 @@ fn run_replay(
             }
             ReplayRequest {
                 config: c,
+                history: Vec::new(),
                 inputs: ins,
                 output_dir,
                 trace,

@@ -13,6 +13,8 @@ use crate::App;
 pub struct ReplayRequest {
     /// Configuration script.
     pub config: PathBuf,
+    /// (interface, pcap) earlier traffic, replayed untraced before the inputs.
+    pub history: Vec<(String, PathBuf)>,
     /// (interface, pcap) inputs.
     pub inputs: Vec<(String, PathBuf)>,
     /// Output directory for `IF.pcap` files.
@@ -22,7 +24,8 @@ pub struct ReplayRequest {
 }
 
 impl ReplayRequest {
-    /// The request for a scenario folder: `config.cli`, `input/IF.pcap`, output to `output/`.
+    /// The request for a scenario folder: `config.cli`, `input/IF.pcap` (and `history/IF.pcap`,
+    /// earlier traffic replayed untraced), output to `output/`.
     pub fn from_dir(dir: &Path, trace: u32) -> Result<Self, String> {
         let config = dir.join("config.cli");
         if !config.is_file() {
@@ -31,28 +34,36 @@ impl ReplayRequest {
                 dir.display()
             ));
         }
-        let mut inputs = Vec::new();
-        let input_dir = dir.join("input");
-        if input_dir.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&input_dir)
-                .map_err(|e| format!("cannot read `{}`: {e}", input_dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
-                .collect();
-            files.sort();
-            for f in files {
-                let ifname = ifname_from_file(&f)
-                    .ok_or_else(|| format!("bad input file name `{}`", f.display()))?;
-                inputs.push((ifname, f));
-            }
-        }
+        let inputs = pcaps_in(&dir.join("input"))?;
+        let history = pcaps_in(&dir.join("history"))?;
         Ok(ReplayRequest {
             config,
+            history,
             inputs,
             output_dir: Some(dir.join("output")),
             trace,
         })
     }
+}
+
+/// (interface, file) for every `IF.pcap` in a folder (none if the folder is missing), by name.
+fn pcaps_in(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    files.sort();
+    for f in files {
+        let ifname =
+            ifname_from_file(&f).ok_or_else(|| format!("bad input file name `{}`", f.display()))?;
+        out.push((ifname, f));
+    }
+    Ok(out)
 }
 
 /// Result of a replay: the `show trace` text, `show errors`, and what was written.
@@ -72,6 +83,7 @@ pub fn replay(req: &ReplayRequest) -> Result<ReplayResult, String> {
     let mut app = App::new(Mode::Replay);
     app.exec_file(&req.config).map_err(|e| e.to_string())?;
     let cfg = ReplayConfig {
+        history: req.history.clone(),
         inputs: req.inputs.clone(),
         output_dir: req.output_dir.clone(),
         trace: req.trace,

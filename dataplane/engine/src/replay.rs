@@ -12,6 +12,9 @@ use crate::Dataplane;
 /// What to replay.
 #[derive(Clone, Debug, Default)]
 pub struct ReplayConfig {
+    /// Earlier traffic replayed first, untraced (it recreates sessions whose indices the traced
+    /// packets print): (interface name, pcap file) pairs.
+    pub history: Vec<(String, PathBuf)>,
     /// (interface name, pcap file) pairs.
     pub inputs: Vec<(String, PathBuf)>,
     /// Where to write `IF.pcap` for every interface that transmitted (None: do not write).
@@ -59,12 +62,14 @@ fn with_memory_device<T>(
         .ok_or_else(|| format!("interface {sw} is not pcap-backed (replay mode only)"))
 }
 
-/// Run a replay on a configured forwarder.
-pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcome, String> {
-    // (ts, input order, frame order, sw_if_index, bytes)
+/// Frames of some inputs merged by time: (ts, input order, frame order, sw_if_index, bytes), and
+/// the input nodes they enter.
+type Merged = (Vec<(u64, usize, usize, u32, Vec<u8>)>, Vec<&'static str>);
+
+fn load(dp: &Dataplane, inputs: &[(String, PathBuf)]) -> Result<Merged, String> {
     let mut frames = Vec::new();
     let mut input_nodes = Vec::new();
-    for (k, (ifname, path)) in cfg.inputs.iter().enumerate() {
+    for (k, (ifname, path)) in inputs.iter().enumerate() {
         let sw = dp.sw_if_index(ifname)?;
         let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
         let node = class
@@ -81,21 +86,34 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
         }
     }
     frames.sort_by_key(|f| (f.0, f.1, f.2));
-    if cfg.trace > 0 {
-        for n in &input_nodes {
-            let ni = dp.graph.node_index(n).expect("input node registered");
-            dp.graph.vm.trace.add_budget(ni, cfg.trace);
-        }
-    }
-    let start = frames.first().map(|f| f.0).unwrap_or(0);
-    dp.graph.vm.clock = Clock::manual(start);
-    let n_in = frames.len();
+    Ok((frames, input_nodes))
+}
+
+fn feed(dp: &mut Dataplane, frames: Vec<(u64, usize, usize, u32, Vec<u8>)>) -> Result<(), String> {
     for (ts, _, _, sw, data) in frames {
         dp.graph.vm.clock.set_ns(ts);
         with_memory_device(dp, sw, |d| d.rx.push_back((ts, data)))?;
         dp.run_until_idle();
     }
     dp.run_until_idle();
+    Ok(())
+}
+
+/// Run a replay on a configured forwarder.
+pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcome, String> {
+    let (history, _) = load(dp, &cfg.history)?;
+    let (frames, input_nodes) = load(dp, &cfg.inputs)?;
+    let start = history.first().or(frames.first()).map(|f| f.0).unwrap_or(0);
+    dp.graph.vm.clock = Clock::manual(start);
+    let n_in = history.len() + frames.len();
+    feed(dp, history)?;
+    if cfg.trace > 0 {
+        for n in &input_nodes {
+            let ni = dp.graph.node_index(n).expect("input node registered");
+            dp.graph.vm.trace.add_budget(ni, cfg.trace);
+        }
+    }
+    feed(dp, frames)?;
     let mut out = ReplayOutcome {
         frames_in: n_in,
         buffers_in_use: dp.graph.vm.buffers.in_use(),

@@ -150,6 +150,7 @@ fn trace_text_has_vpp_layout() {
             inputs: vec![("tap0".into(), input)],
             output_dir: None,
             trace: 10,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -268,6 +269,7 @@ fn two_replays_give_identical_bytes_and_traces() {
                 inputs: vec![("tap0".into(), input.clone())],
                 output_dir: Some(out_dir.clone()),
                 trace: 5,
+                ..Default::default()
             },
         )
         .unwrap();
