@@ -633,3 +633,22 @@ fn route_and_address_errors_are_one_line() {
         );
     }
 }
+
+#[test]
+fn deleting_an_interface_removes_its_addresses_and_neighbours() {
+    let mut app = setup();
+    app.exec("delete tap sw_if_index 2").unwrap();
+    let fib = app.exec("show ip fib").unwrap();
+    assert!(
+        !fib.contains("10.1.2.0/24") && !fib.contains("10.1.2.1/32"),
+        "{fib}"
+    );
+    assert!(!app.exec("show ip neighbors").unwrap().contains("10.1.2.2"));
+    // Traffic to the old subnet now misses (drop route), and nothing leaks.
+    send(&mut app, "tap0", ping(A_MAC, TAP0_MAC, A, B, 64));
+    assert_eq!(
+        app.dp.graph.error_count("ip4-drop", "ip4 adjacency drop"),
+        1
+    );
+    no_leaks(&app);
+}

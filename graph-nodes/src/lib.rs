@@ -105,6 +105,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     dp.set_header_format(format::format_ethernet_header_with_length);
     dp.on_interface_created.push(on_interface_created);
     dp.on_mac_changed.push(on_mac_changed);
+    dp.on_interface_deleted.push(on_interface_deleted);
     // Interfaces created before this plugin (local0) get their state too.
     let existing: Vec<u32> = dp
         .interfaces
@@ -145,6 +146,26 @@ fn on_interface_created(dp: &mut Dataplane, sw: u32) {
     if let Some(slot) = slot {
         fib.set_if_rewrite_next(sw, slot);
     }
+}
+
+/// An interface goes: its addresses (connected and local routes) and neighbours leave the FIB.
+fn on_interface_deleted(dp: &mut Dataplane, sw: u32) {
+    let h = ip4(dp).clone();
+    let mut fib = h.fib.write();
+    let addrs = fib.if_addrs.get(sw as usize).cloned().unwrap_or_default();
+    for (a, l) in addrs {
+        let _ = fib.del_interface_address(sw, a, l);
+    }
+    let nbrs: Vec<_> = fib
+        .neighbors
+        .keys()
+        .filter(|(s, _)| *s == sw)
+        .copied()
+        .collect();
+    for (s, ip) in nbrs {
+        let _ = fib.del_neighbor(s, ip);
+    }
+    fib.unnumbered.remove(&sw);
 }
 
 fn on_mac_changed(dp: &mut Dataplane, sw: u32) {
