@@ -647,8 +647,10 @@ fn deleting_an_interface_removes_its_addresses_and_neighbours() {
     // Traffic to the old subnet now misses (drop route), and nothing leaks.
     send(&mut app, "tap0", ping(A_MAC, TAP0_MAC, A, B, 64));
     assert_eq!(
-        app.dp.graph.error_count("ip4-drop", "ip4 adjacency drop"),
-        1
+        app.dp.graph.error_count("ip4-lookup", "ip4 adjacency drop"),
+        1,
+        "{}",
+        app.exec("show errors").unwrap()
     );
     no_leaks(&app);
 }
