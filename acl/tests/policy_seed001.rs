@@ -334,6 +334,7 @@ fn replay(dir: &Path) -> App {
             inputs,
             output_dir: Some(dir.join("output")),
             trace: 0,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -215,6 +215,10 @@ pub struct NodeCx<'a> {
     error_base: u32,
     sched: &'a mut Scheduler,
     state: &'a mut NodeState,
+    /// The frame the node was called with (to recognise a whole-frame enqueue).
+    input: &'a [BufferIndex],
+    /// A whole-frame enqueue to this node, to be done by moving the frame (no copy).
+    handoff: Option<NodeIndex>,
 }
 
 impl<'a> NodeCx<'a> {
@@ -274,7 +278,18 @@ impl<'a> NodeCx<'a> {
             return;
         }
         match self.nexts.get(slot as usize) {
-            Some(&target) => self.sched.push(target, bufs),
+            Some(&target) => {
+                // The whole input frame to a node with nothing pending: hand the frame over when
+                // the node returns instead of copying its indices (VPP's frame handoff).
+                let whole = bufs.as_ptr() == self.input.as_ptr() && bufs.len() == self.input.len();
+                if whole && self.handoff.is_none() && self.sched.pending[target as usize].is_empty()
+                {
+                    self.handoff = Some(target);
+                    self.sched.push(target, &[]);
+                } else {
+                    self.sched.push(target, bufs)
+                }
+            }
             // A slot that does not exist is a node bug: never lose the buffers, drop them counted.
             None => {
                 for &bi in bufs {
@@ -730,6 +745,8 @@ impl Graph {
                 error_base: self.info[i].error_base,
                 sched: &mut self.sched,
                 state: &mut self.states[i],
+                input: &[],
+                handoff: None,
             };
             let got = self.nodes[i].poll(&mut cx);
             let t1 = cpu_clocks();
@@ -751,31 +768,59 @@ impl Graph {
             let i = n as usize;
             self.sched.queued[i] = false;
             let spare = self.sched.spare.pop().unwrap_or_default();
-            let frame = std::mem::replace(&mut self.sched.pending[i], spare);
-            for chunk in frame.chunks(FRAME_SIZE) {
-                if self.vm.trace.active && !self.vm.clock.is_manual() {
-                    self.vm.now_ns = self.vm.clock.now_ns();
+            let mut frame = std::mem::replace(&mut self.sched.pending[i], spare);
+            if frame.len() <= FRAME_SIZE {
+                if let Some(t) = self.call(n, &frame, true) {
+                    let target = &mut self.sched.pending[t as usize];
+                    if target.is_empty() {
+                        // Hand the frame over: the target's (empty) vector comes back to us.
+                        std::mem::swap(target, &mut frame);
+                    } else {
+                        // The node enqueued more to that node after the whole frame.
+                        target.extend_from_slice(&frame);
+                    }
                 }
-                let t0 = cpu_clocks();
-                let mut cx = NodeCx {
-                    vm: &mut self.vm,
-                    node: n,
-                    nexts: &self.info[i].nexts,
-                    error_base: self.info[i].error_base,
-                    sched: &mut self.sched,
-                    state: &mut self.states[i],
-                };
-                self.nodes[i].process(&mut cx, chunk);
-                let t1 = cpu_clocks();
-                let s = &mut self.stats[i];
-                s.calls += 1;
-                s.vectors += chunk.len() as u64;
-                s.clocks += t1.wrapping_sub(t0);
+            } else {
+                for chunk in frame.chunks(FRAME_SIZE) {
+                    self.call(n, chunk, false);
+                }
             }
-            let mut frame = frame;
             frame.clear();
             self.sched.spare.push(frame);
         }
+    }
+
+    /// Call node `n` on one frame; returns the target of a whole-frame handoff, if any.
+    #[inline]
+    fn call(
+        &mut self,
+        n: NodeIndex,
+        chunk: &[BufferIndex],
+        may_hand_off: bool,
+    ) -> Option<NodeIndex> {
+        let i = n as usize;
+        if self.vm.trace.active && !self.vm.clock.is_manual() {
+            self.vm.now_ns = self.vm.clock.now_ns();
+        }
+        let t0 = cpu_clocks();
+        let mut cx = NodeCx {
+            vm: &mut self.vm,
+            node: n,
+            nexts: &self.info[i].nexts,
+            error_base: self.info[i].error_base,
+            sched: &mut self.sched,
+            state: &mut self.states[i],
+            input: if may_hand_off { chunk } else { &[] },
+            handoff: None,
+        };
+        self.nodes[i].process(&mut cx, chunk);
+        let handoff = cx.handoff;
+        let t1 = cpu_clocks();
+        let s = &mut self.stats[i];
+        s.calls += 1;
+        s.vectors += chunk.len() as u64;
+        s.clocks += t1.wrapping_sub(t0);
+        handoff
     }
 
     /// Format a trace record with its node's formatter.
