@@ -64,7 +64,6 @@ fn tcp(
     f.build_with_tcp_checksum(tcp_csum)
 }
 
-
 fn ip(a: u8, b: u8, c: u8, d: u8) -> Ipv4Addr {
     Ipv4Addr::new(a, b, c, d)
 }
