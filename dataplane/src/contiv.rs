@@ -20,8 +20,8 @@ pub const POD_MAC: [u8; 6] = [0, 0, 0, 0, 0, 2];
 pub struct DocPacket {
     /// Interface it enters.
     pub iface: &'static str,
-    /// Time of its first trace record, `HH:MM:SS:uuuuuu`.
-    pub time: &'static str,
+    /// Time it is received (ns; the documented ones at their first trace record's time).
+    pub ts_ns: u64,
     /// The frame.
     pub frame: Vec<u8>,
 }
@@ -100,7 +100,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
         "pod-to-pod-same-node" => vec![
             DocPacket {
                 iface: "tap11",
-                time: "01:48:51:256986",
+                ts_ns: time_ns("01:48:51:256986"),
                 frame: tcp(
                     POD_MAC,
                     [0x02, 0xfe, 0x69, 0x99, 0xeb, 0x9d],
@@ -115,7 +115,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
             },
             DocPacket {
                 iface: "tap8",
-                time: "01:48:51:257049",
+                ts_ns: time_ns("01:48:51:257049"),
                 frame: tcp(
                     POD_MAC,
                     [0x02, 0xfe, 0x16, 0x79, 0x39, 0xcb],
@@ -132,7 +132,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
         "host-to-pod" => vec![
             DocPacket {
                 iface: "tap0",
-                time: "01:36:39:413621",
+                ts_ns: time_ns("01:36:39:413621"),
                 frame: tcp(
                     HOST_MAC,
                     TAP0_MAC,
@@ -148,7 +148,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
             DocPacket {
                 iface: "tap5",
                 // The document lost this record's header; ethernet-input follows at ...413690.
-                time: "01:36:39:413686",
+                ts_ns: time_ns("01:36:39:413686"),
                 frame: tcp(
                     POD_MAC,
                     TAP5_MAC,
@@ -165,7 +165,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
         "pod-to-host" => vec![
             DocPacket {
                 iface: "tap2",
-                time: "01:00:22:301693",
+                ts_ns: time_ns("01:00:22:301693"),
                 frame: tcp(
                     POD_MAC,
                     TAP2_MAC,
@@ -180,7 +180,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
             },
             DocPacket {
                 iface: "tap0",
-                time: "01:00:22:302975",
+                ts_ns: time_ns("01:00:22:302975"),
                 frame: tcp(
                     HOST_MAC,
                     TAP0_MAC,
@@ -197,7 +197,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
         "pod-to-internet" => vec![
             DocPacket {
                 iface: "tap2",
-                time: "02:06:32:879780",
+                ts_ns: time_ns("02:06:32:879780"),
                 frame: tcp(
                     POD_MAC,
                     TAP2_MAC,
@@ -212,14 +212,14 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
             },
             DocPacket {
                 iface: "GigabitEthernet0/8/0",
-                time: "02:06:32:880926",
+                ts_ns: time_ns("02:06:32:880926"),
                 frame: internet_syn_ack(),
             },
         ],
         "pod-to-service-same-node" => vec![
             DocPacket {
                 iface: "tap2",
-                time: "01:59:50:724476",
+                ts_ns: time_ns("01:59:50:724476"),
                 frame: tcp(
                     POD_MAC,
                     TAP2_MAC,
@@ -234,7 +234,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
             },
             DocPacket {
                 iface: "tap4",
-                time: "01:59:50:724579",
+                ts_ns: time_ns("01:59:50:724579"),
                 frame: tcp(
                     POD_MAC,
                     TAP4_MAC,
@@ -251,7 +251,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
         "pod-to-service-host" => vec![
             DocPacket {
                 iface: "tap2",
-                time: "02:54:30:091783",
+                ts_ns: time_ns("02:54:30:091783"),
                 frame: tcp(
                     POD_MAC,
                     TAP2_MAC,
@@ -266,7 +266,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
             },
             DocPacket {
                 iface: "tap0",
-                time: "02:54:30:091945",
+                ts_ns: time_ns("02:54:30:091945"),
                 frame: tcp(
                     HOST_MAC,
                     TAP0_MAC,
@@ -285,6 +285,141 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
     Some(v)
 }
 
+/// Earlier traffic of a scenario (replayed untraced before the documented packets): SYNs that
+/// open the connections the traced node had seen before, so that its NAT and ACL session pools
+/// hand the documented packets the documented session indices.
+///
+/// `service` connections (client pod to the service VIP) each take a NAT session and an ACL
+/// session; `plain` connections (to a pod, no translation) take an ACL session only.
+pub fn history(scenario: &str) -> Option<Vec<DocPacket>> {
+    // (interface, client MAC, interface MAC, client IP, pod IP, service connections, plain ones)
+    let (iface, src_mac, if_mac, client, pod, service, plain): (
+        &'static str,
+        [u8; 6],
+        [u8; 6],
+        Ipv4Addr,
+        Ipv4Addr,
+        u16,
+        u16,
+    ) = match scenario {
+        "host-to-pod" => (
+            "tap0",
+            HOST_MAC,
+            TAP0_MAC,
+            ip(172, 30, 1, 2),
+            ip(10, 1, 1, 6),
+            0,
+            22,
+        ),
+        "pod-to-host" => (
+            "tap2",
+            POD_MAC,
+            TAP2_MAC,
+            ip(10, 1, 1, 3),
+            ip(10, 1, 1, 6),
+            0,
+            100,
+        ),
+        "pod-to-internet" => (
+            "tap2",
+            POD_MAC,
+            TAP2_MAC,
+            ip(10, 1, 1, 3),
+            ip(10, 1, 1, 6),
+            5,
+            125,
+        ),
+        "pod-to-pod-same-node" => (
+            "tap11",
+            POD_MAC,
+            [0x02, 0xfe, 0x69, 0x99, 0xeb, 0x9d],
+            ip(10, 1, 1, 12),
+            ip(10, 1, 1, 9),
+            0,
+            170,
+        ),
+        "pod-to-service-same-node" => (
+            "tap2",
+            POD_MAC,
+            TAP2_MAC,
+            ip(10, 1, 1, 3),
+            ip(10, 1, 1, 6),
+            5,
+            36,
+        ),
+        "pod-to-service-host" => (
+            "tap2",
+            POD_MAC,
+            TAP2_MAC,
+            ip(10, 1, 1, 3),
+            ip(10, 1, 1, 6),
+            5,
+            27,
+        ),
+        _ => return None,
+    };
+    // Where NAT44 is on, the plain connections come from the pod on tap5 (a NAT `in` interface),
+    // so that they open ACL sessions but no NAT44 sessions: VPP 18.01 kept forwarding bypasses
+    // outside its session pool, and the documented NAT44 session indices count only translated
+    // connections.
+    let nat = service > 0;
+    let first = packets(scenario)?;
+    // One second before the documented SYN, a microsecond apart.
+    let t0 = first[0].ts_ns - 1_000_000_000;
+    let mut out = Vec::new();
+    let total = service + plain;
+    for i in 0..total {
+        let svc = i < service;
+        let (on, smac, dmac, src, dst, dport, sport) = if svc {
+            (
+                iface,
+                src_mac,
+                if_mac,
+                client,
+                ip(10, 104, 221, 85),
+                80,
+                30000 + i,
+            )
+        } else if nat {
+            (
+                "tap5",
+                POD_MAC,
+                TAP5_MAC,
+                ip(10, 1, 1, 6),
+                ip(10, 1, 1, 9),
+                8080,
+                40000 + i,
+            )
+        } else {
+            (iface, src_mac, if_mac, client, pod, 8080, 40000 + i)
+        };
+        let f = TcpFrame {
+            src_mac: smac,
+            dst_mac: dmac,
+            src,
+            dst,
+            id: 0x1000 + i,
+            df: true,
+            ttl: 64,
+            sport,
+            dport,
+            seq: 0x1000_0000 + i as u32,
+            ack: 0,
+            flags: 0x02,
+            window: 29200,
+            options: syn_options(),
+            payload: Vec::new(),
+        }
+        .build();
+        out.push(DocPacket {
+            iface: on,
+            ts_ns: t0 + i as u64 * 1_000,
+            frame: f,
+        });
+    }
+    Some(out)
+}
+
 /// Every scenario this module knows.
 pub const SCENARIOS: &[&str] = &[
     "host-to-pod",
@@ -295,11 +430,20 @@ pub const SCENARIOS: &[&str] = &[
     "pod-to-service-host",
 ];
 
-/// Write `DIR/<scenario>/input/IF.pcap` for a scenario (one file per interface).
+/// Write `DIR/input/IF.pcap` (and `DIR/history/IF.pcap`) for a scenario (one file per interface).
 pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
     let pkts = packets(scenario).ok_or_else(|| format!("unknown scenario `{scenario}`"))?;
-    let input = scenario_dir.join("input");
-    std::fs::create_dir_all(&input)
+    write_pcaps(&scenario_dir.join("input"), &pkts)?;
+    if let Some(h) = history(scenario) {
+        if !h.is_empty() {
+            write_pcaps(&scenario_dir.join("history"), &h)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_pcaps(input: &Path, pkts: &[DocPacket]) -> Result<(), String> {
+    std::fs::create_dir_all(input)
         .map_err(|e| format!("cannot create `{}`: {e}", input.display()))?;
     let mut ifaces: Vec<&str> = pkts.iter().map(|p| p.iface).collect();
     ifaces.sort();
@@ -308,7 +452,7 @@ pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
         let frames: Vec<(u64, &[u8])> = pkts
             .iter()
             .filter(|p| p.iface == i)
-            .map(|p| (time_ns(p.time), p.frame.as_slice()))
+            .map(|p| (p.ts_ns, p.frame.as_slice()))
             .collect();
         engine::pcap::write_pcap(&input.join(engine::replay::pcap_file_name(i)), frames)?;
     }

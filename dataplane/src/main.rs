@@ -188,7 +188,7 @@ fn run_replay(
     let _ = writeln!(out, "{}", r.trace);
     for (ifname, path, n) in &r.outcome.outputs {
         if !path.as_os_str().is_empty() {
-            let _ = writeln!(out, "wrote {n} frames of {ifname} to {}", path.display());
+            eprintln!("wrote {n} frames of {ifname} to {}", path.display());
         }
     }
     if r.outcome.buffers_in_use != 0 {

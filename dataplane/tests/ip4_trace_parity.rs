@@ -24,7 +24,16 @@ fn replay_ip4_only(scenario: &str) -> String {
     let cfg: String = std::fs::read_to_string(dir.join("config.cli"))
         .unwrap()
         .lines()
-        .filter(|l| !l.contains("nat44") && !l.contains("acl-plugin"))
+        .filter(|l| {
+            ![
+                "nat44 ",
+                "set nat44 ",
+                "set interface nat44 ",
+                "set acl-plugin ",
+            ]
+            .iter()
+            .any(|c| l.starts_with(c))
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(work.join("config.cli"), cfg).unwrap();

@@ -289,7 +289,11 @@ pub fn format_dpdk_buffer_trace(
     let data_off = 128 + cur.min(0);
     s.push('\n');
     crate::push_spaces(s, indent);
-    s.push_str(&format!("PKT MBUF: port 0, nb_segs 1, pkt_len {pkt_len}\n"));
+    // rx: the port is the device's (0 here); tx: what the interface-tx node recorded.
+    let port = if dir == "tx" { rec.u[2] } else { 0 };
+    s.push_str(&format!(
+        "PKT MBUF: port {port}, nb_segs 1, pkt_len {pkt_len}\n"
+    ));
     crate::push_spaces(s, indent + 2);
     s.push_str(&format!(
         "buf_len 2176, data_len {pkt_len}, ol_flags 0x0, data_off {data_off}, phys_addr 0x{:x}\n",

@@ -443,10 +443,16 @@ impl Node for InterfaceTx {
                     let n = data.len().min(128);
                     tmp[..n].copy_from_slice(&data[..n]);
                     let queue = self.queue;
+                    // The mbuf's port: a buffer DPDK received keeps its port (0 here), one
+                    // allocated elsewhere (tap, loopback) carries DPDK's "no port", 65535.
+                    let port = match self.interfaces.read().hw_of(m.sw_if_index[0]) {
+                        Some(h) if h.class == DeviceClass::Dpdk => 0u64,
+                        _ => 65535,
+                    };
                     if let Some(r) = cx.trace(bi) {
                         r.u[0] = self.sw_if_index as u64;
                         r.u[1] = queue as u64;
-                        r.u[2] = m.current_length() as u64;
+                        r.u[2] = port;
                         r.u[3] = bi as u64;
                         r.u[4] = m.current_data() as i64 as u64;
                         r.u[5] = m.current_length() as u64;

@@ -107,6 +107,11 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
     dp.graph.vm.clock = Clock::manual(start);
     let n_in = history.len() + frames.len();
     feed(dp, history)?;
+    // The output pcaps hold what the inputs produced, not what the history did.
+    let sws: Vec<u32> = (0..dp.devices.len() as u32).collect();
+    for sw in sws {
+        let _ = with_memory_device(dp, sw, |d| d.tx.clear());
+    }
     if cfg.trace > 0 {
         for n in &input_nodes {
             let ni = dp.graph.node_index(n).expect("input node registered");
