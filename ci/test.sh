@@ -12,6 +12,21 @@ if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
     rustup component add clippy rustfmt
 fi
 
+# Debian packages: DPDK 22.11 (headers, and the PMD plugins EAL loads at run time), libxdp/libbpf
+# for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run.
+DEB_PACKAGES=(libdpdk-dev dpdk libxdp-dev libbpf-dev xdp-tools clang libclang-dev pkg-config
+              iproute2 ethtool python3)
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 # --- checks ------------------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -19,7 +34,14 @@ cargo fmt --all -- --check
 log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-log "cargo test (unit, integration, documented trace replays)"
+log "cargo clippy --features dpdk (warnings are errors)"
+cargo clippy -p dataplane -p dataplane-engine --all-targets \
+    --features dataplane/dpdk,dataplane-engine/dpdk -- -D warnings
+
+log "cargo test (unit, integration, documented trace replays, AF_XDP in namespaces)"
 cargo test --workspace
+
+log "cargo test --features dpdk (DPDK ports on af_packet and pcap vdevs, in namespaces)"
+cargo test -p dataplane --features dpdk --test live_dpdk --test live_af_xdp
 
 log "all tests passed"

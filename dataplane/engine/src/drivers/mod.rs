@@ -1,7 +1,11 @@
-//! Real device drivers for live mode: TAP (tapv2 with the virtio-net header) and AF_PACKET
-//! (TPACKET_V3 ring). In replay mode interfaces are pcap-backed instead and these are not used.
+//! Real device drivers for live mode: TAP (tapv2 with the virtio-net header), AF_PACKET
+//! (TPACKET_V3 ring), AF_XDP (libxdp sockets) and, with the `dpdk` feature, DPDK ports. In replay
+//! mode interfaces are pcap-backed instead and these are not used.
 
 pub mod af_packet;
+pub mod af_xdp;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod tap;
 
 use crate::interface::{device_handle, DeviceClass, DeviceHandle};
@@ -23,4 +27,8 @@ pub fn install(dp: &mut Dataplane) {
     dp.device_factories.insert(DeviceClass::Tap, tap_factory);
     dp.device_factories
         .insert(DeviceClass::AfPacket, af_packet_factory);
+    dp.device_factories
+        .insert(DeviceClass::AfXdp, af_xdp::factory);
+    #[cfg(feature = "dpdk")]
+    dpdk::install(dp);
 }
