@@ -72,6 +72,53 @@ fn device_fds(app: &App) -> Vec<RawFd> {
         .collect()
 }
 
+/// True if some live interface has no descriptor to wait on (DPDK ports): the loop must keep
+/// polling instead of sleeping, as VPP's polling mode does.
+fn must_poll(app: &App) -> bool {
+    let im = app.dp.interfaces.read();
+    im.sw.iter().any(|s| {
+        !s.deleted
+            && im
+                .hw_of(s.sw_if_index)
+                .is_some_and(|h| h.class == engine::interface::DeviceClass::Dpdk)
+    })
+}
+
+/// Start DPDK's EAL and create the ports of the `dpdk { }` section.
+#[cfg(feature = "dpdk")]
+fn start_dpdk(app: &mut App, d: &crate::startup::DpdkSection) -> Result<Vec<u32>, String> {
+    use engine::drivers::dpdk::{init_from_startup, DpdkDevConfig, EalConfig};
+    let eal = EalConfig {
+        devs: d
+            .devs
+            .iter()
+            .map(|x| DpdkDevConfig {
+                pci: x.pci.clone(),
+                name: x.name.clone(),
+                num_rx_queues: x.num_rx_queues,
+                num_tx_queues: x.num_tx_queues,
+            })
+            .collect(),
+        vdevs: d.vdevs.clone(),
+        no_huge: d.no_huge,
+        socket_mem: d.socket_mem.clone(),
+        no_pci: d.no_pci,
+        num_mbufs: d.num_mbufs,
+        extra_args: Vec::new(),
+    };
+    init_from_startup(&mut app.dp, &eal)
+}
+
+/// Without the `dpdk` feature a `dpdk { }` section cannot be honoured.
+#[cfg(not(feature = "dpdk"))]
+fn start_dpdk(_app: &mut App, _d: &crate::startup::DpdkSection) -> Result<Vec<u32>, String> {
+    Err(
+        "startup.conf has a `dpdk { }` section but this build has no DPDK support; \
+         rebuild with `cargo build --release -p dataplane --features dpdk` (needs libdpdk-dev)"
+            .into(),
+    )
+}
+
 /// Sleep until a device descriptor is readable or `timeout` passes.
 fn wait_for_devices(fds: &[RawFd], timeout: Duration) {
     if fds.is_empty() {
@@ -111,6 +158,18 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     }
     let mut app = App::with_buffers(Mode::Live, cfg.buffers.buffers_per_numa);
     engine::drivers::install(&mut app.dp);
+    if cfg.dpdk.present {
+        let ports = start_dpdk(&mut app, &cfg.dpdk)?;
+        let names: Vec<String> = ports
+            .iter()
+            .map(|&sw| app.dp.interfaces.read().name(sw))
+            .collect();
+        log.line(&format!(
+            "dpdk: {} port(s): {}",
+            names.len(),
+            names.join(", ")
+        ));
+    }
     let mut server = CliServer::bind(&cfg.unix.cli_listen)?;
     log.line(&format!(
         "listening on {} ({} buffers)",
@@ -185,6 +244,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     let mut idle = 0u32;
     let mut fds = device_fds(&app);
     let mut n_ifs = app.dp.devices.len();
+    let mut polling = must_poll(&app);
     while !stop.load(Ordering::SeqCst) {
         let produced = app.dp.graph.run_once();
         let App { registry, dp } = &mut app;
@@ -213,8 +273,9 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         if app.dp.devices.len() != n_ifs {
             n_ifs = app.dp.devices.len();
             fds = device_fds(&app);
+            polling = must_poll(&app);
         }
-        if produced == 0 && served == 0 && !app.dp.graph.has_pending() {
+        if produced == 0 && served == 0 && !app.dp.graph.has_pending() && !polling {
             idle += 1;
             if idle > 256 {
                 wait_for_devices(&fds, Duration::from_millis(10));

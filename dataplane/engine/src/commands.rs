@@ -951,7 +951,23 @@ fn create_dpdk(dp: &mut Dataplane, a: &mut Args) -> R {
         if a.keyword("dev") {
             dev = a.next_word();
         } else if a.keyword("vdev") {
-            vdev = a.next_word();
+            // DPDK vdev arguments are comma-separated (`net_af_packet0,iface=eth1`), and the
+            // tokenizer splits at commas: put them back together.
+            let mut v = a.next_word().unwrap_or_default();
+            while a.keyword(",") {
+                match a.next_word() {
+                    Some(w) => {
+                        v.push(',');
+                        v.push_str(&w);
+                    }
+                    None => {
+                        return Err(err(
+                            "`vdev` arguments end with `,`; expected NAME[,KEY=VALUE...]",
+                        ))
+                    }
+                }
+            }
+            vdev = Some(v);
         } else if a.keyword("name") {
             name = a.next_word();
         } else if a.keyword("hw-addr") {
