@@ -247,25 +247,32 @@ pub fn records<'a>(trace: &'a str, node: &str) -> Vec<Vec<&'a str>> {
     out
 }
 
-/// The text of the fenced code blocks of a contiv packet-flow doc.
+/// The documented traces of a contiv packet-flow doc, one block per packet, from the copy the
+/// repository keeps (`traces/contiv/<name in kebab case>/expected.trace`; `#` note lines dropped).
 pub fn doc_blocks(name: &str) -> Vec<String> {
+    let folder = name
+        .trim_end_matches(".md")
+        .to_lowercase()
+        .replace('_', "-");
     let path = format!(
-        "{}/../../shared/reference/contiv-packet-flow/{name}",
+        "{}/../traces/contiv/{folder}/expected.trace",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut blocks = Vec::new();
     let mut cur: Option<String> = None;
-    for line in text.lines() {
-        if line.starts_with("```") {
-            match cur.take() {
-                Some(b) => blocks.push(b),
-                None => cur = Some(String::new()),
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if line.starts_with("Packet ") {
+            if let Some(b) = cur.take() {
+                blocks.push(b);
             }
-        } else if let Some(b) = cur.as_mut() {
+            cur = Some(String::new());
+        }
+        if let Some(b) = cur.as_mut() {
             b.push_str(line);
             b.push('\n');
         }
     }
+    blocks.extend(cur);
     blocks
 }
