@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod antrea;
 pub mod bench;
 pub mod contiv;
 pub mod daemon;

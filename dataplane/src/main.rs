@@ -130,9 +130,17 @@ fn main() -> ExitCode {
         (Some(Cmd::MakeBenchPcaps { dir }), _) => dataplane::pcapgen::write_bench_pcaps(&dir)
             .map(|()| println!("wrote syn.pcap and flows10k.pcap in {}", dir.display())),
         (Some(Cmd::TraceDiff { expected, actual }), _) => run_trace_diff(&expected, &actual),
-        (Some(Cmd::GenScenarioInputs { dir }), _) => dataplane::contiv::SCENARIOS
-            .iter()
-            .try_for_each(|s| dataplane::contiv::write_inputs(&dir.join(s), s)),
+        (Some(Cmd::GenScenarioInputs { dir }), _) => {
+            if dir.file_name().is_some_and(|n| n == "antrea") {
+                dataplane::antrea::SCENARIOS
+                    .iter()
+                    .try_for_each(|s| dataplane::antrea::write_inputs(&dir.join(s), s))
+            } else {
+                dataplane::contiv::SCENARIOS
+                    .iter()
+                    .try_for_each(|s| dataplane::contiv::write_inputs(&dir.join(s), s))
+            }
+        }
         (None, _) => Err(
             "nothing to do: give a subcommand (replay, bench, ...), -c startup.conf or --exec FILE; see --help"
                 .into(),
