@@ -15,7 +15,7 @@ fi
 # Debian packages: DPDK 22.11 (headers, and the PMD plugins EAL loads at run time), libxdp/libbpf
 # for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run.
 DEB_PACKAGES=(libdpdk-dev dpdk libxdp-dev libbpf-dev xdp-tools clang libclang-dev pkg-config
-              iproute2 ethtool python3)
+              iproute2 ethtool python3 curl)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,5 +43,8 @@ cargo test --workspace
 
 log "cargo test --features dpdk (DPDK ports on af_packet and pcap vdevs, in namespaces)"
 cargo test -p dataplane --features dpdk --test live_dpdk --test live_af_xdp
+
+log "end-to-end: the daemon as a node forwarder, pods and an external client in namespaces"
+ci/e2e.sh
 
 log "all tests passed"
