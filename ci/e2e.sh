@@ -2,7 +2,8 @@
 # End-to-end: the dataplane daemon as a Kubernetes node's forwarder, in network namespaces this
 # script creates and always deletes.
 #
-#   node  (ns) the daemon; its uplink is host-up0, AF_PACKET on the veth up0
+#   node  (ns) the daemon; its uplink is the veth up0, opened with AF_PACKET (host-up0), AF_XDP
+#              (up0/0) or DPDK's net_af_packet PMD (net_af_packet0), by --uplink
 #   poda  (ns) pod A 10.1.1.2 on tap1 (client)
 #   podb  (ns) pod B 10.1.2.2 on tap2, serving HTTP on 8080 (allowed) and 9090 (denied by policy)
 #   hostn (ns) the host stack 172.30.1.2 on tap0
@@ -18,21 +19,36 @@
 # fails and `show errors` counts the ACL drop; `show trace` shows a packet from virtio-input to
 # tap2-output; the daemon stops cleanly on SIGTERM.
 #
-# Usage: ci/e2e.sh [--release] [--iperf SECONDS]   (root; needs ip, ethtool, curl, python3;
+# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS]
+#        (root; needs ip, ethtool, curl, python3; af_xdp needs libxdp, dpdk builds --features dpdk;
 #        --iperf also needs iperf3 and compares with the kernel forwarding between veths)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROFILE=debug
 IPERF=0
+UPLINK_KIND=af_packet
 while [ $# -gt 0 ]; do
     case "$1" in
         --release) PROFILE=release ;;
         --iperf) IPERF="${2:?--iperf needs seconds}"; shift ;;
-        *) echo "usage: ci/e2e.sh [--release] [--iperf SECONDS]" >&2; exit 2 ;;
+        --uplink) UPLINK_KIND="${2:?--uplink needs af_packet, af_xdp or dpdk}"; shift ;;
+        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS]" >&2; exit 2 ;;
     esac
     shift
 done
+FEATURES=()
+DPDK_SECTION=""
+case "$UPLINK_KIND" in
+    af_packet) UPLINK=host-up0; UPLINK_CREATE="create host-interface name up0" ;;
+    af_xdp) UPLINK=up0/0; UPLINK_CREATE="create interface af_xdp host-if up0 no-zero-copy" ;;
+    dpdk)
+        UPLINK=net_af_packet0
+        UPLINK_CREATE="comment { the uplink comes from startup.conf's dpdk section }"
+        DPDK_SECTION="dpdk { no-huge no-pci vdev net_af_packet0,iface=up0 }"
+        FEATURES=(--features dpdk) ;;
+    *) echo "e2e: --uplink is af_packet, af_xdp or dpdk, not '$UPLINK_KIND'" >&2; exit 2 ;;
+esac
 
 if [ "$(id -u)" != 0 ]; then
     echo "e2e: needs root (network namespaces)" >&2
@@ -42,9 +58,9 @@ fi
 T0=$(date +%s)
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 if [ "$PROFILE" = release ]; then
-    cargo build -q --release -p dataplane -p cli --bins
+    cargo build -q --release -p dataplane -p cli --bins "${FEATURES[@]}"
 else
-    cargo build -q -p dataplane -p cli --bins
+    cargo build -q -p dataplane -p cli --bins "${FEATURES[@]}"
 fi
 DP="$TARGET/$PROFILE/dataplane"
 DPCTL="$TARGET/$PROFILE/dpctl"
@@ -102,12 +118,14 @@ in_ns "$NS_X" ethtool -K ext0 tx off >/dev/null 2>&1 || true
 in_ns "$NS_NODE" ethtool -K up0 tx off >/dev/null 2>&1 || true
 
 # --- the daemon -------------------------------------------------------------------------------
-sed -e "s/@POD_A_NS@/$NS_A/; s/@POD_B_NS@/$NS_B/; s/@HOST_NS@/$NS_H/" ci/e2e/setup.cli >"$WORK/setup.cli"
+sed -e "s/@POD_A_NS@/$NS_A/; s/@POD_B_NS@/$NS_B/; s/@HOST_NS@/$NS_H/" \
+    -e "s|@UPLINK_CREATE@|$UPLINK_CREATE|; s|@UPLINK@|$UPLINK|g" ci/e2e/setup.cli >"$WORK/setup.cli"
 cat >"$WORK/startup.conf" <<EOF
 unix { nodaemon cli-listen $SOCK log $WORK/dataplane.log exec $WORK/setup.cli }
 buffers { buffers-per-numa 16384 }
+$DPDK_SECTION
 EOF
-log "starting the daemon in $NS_NODE"
+log "starting the daemon in $NS_NODE (uplink $UPLINK over $UPLINK_KIND)"
 ip netns exec "$NS_NODE" "$DP" -c "$WORK/startup.conf" >"$WORK/daemon.out" 2>&1 &
 DP_PID=$!
 for _ in $(seq 100); do

@@ -45,6 +45,10 @@ log "cargo test --features dpdk (DPDK ports on af_packet and pcap vdevs, in name
 cargo test -p dataplane --features dpdk --test live_dpdk --test live_af_xdp
 
 log "end-to-end: the daemon as a node forwarder, pods and an external client in namespaces"
-ci/e2e.sh
+ci/e2e.sh --uplink af_packet
+log "end-to-end, the uplink over AF_XDP"
+ci/e2e.sh --uplink af_xdp
+log "end-to-end, the uplink over DPDK (net_af_packet PMD)"
+ci/e2e.sh --uplink dpdk
 
 log "all tests passed"
