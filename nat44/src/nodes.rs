@@ -385,7 +385,6 @@ fn lookup_frame(
     o2i: bool,
     output: bool,
 ) {
-    let mut any = 0u32;
     let mut last = (u32::MAX, 0u32);
     for (j, &bi) in frame.iter().enumerate() {
         let m = bufs.meta(bi);
@@ -402,22 +401,29 @@ fn lookup_frame(
             Some(w) => {
                 let h = hash2(w.0, w.1);
                 sc.words[j] = w;
-                any |= if o2i {
-                    db.touch_o2i(h)
+                if o2i {
+                    db.prefetch_o2i(h)
                 } else {
-                    db.touch_i2o(h)
+                    db.prefetch_i2o(h)
                 };
                 h
             }
             None => 0,
         };
     }
-    std::hint::black_box(any);
+    // Three stages, as VPP's bihash users do: buckets prefetched above, then the sessions they
+    // point at, then the confirmed lookups, so a frame's cache misses overlap.
     for j in 0..frame.len() {
         let h = sc.hashes[j];
-        sc.sess[j] = if h == 0 {
-            NIL
-        } else if o2i {
+        sc.sess[j] = if h == 0 { NIL } else { db.candidate(h, o2i) };
+    }
+    for j in 0..frame.len() {
+        let (h, c) = (sc.hashes[j], sc.sess[j]);
+        if h == 0 || (c != NIL && db.confirm(c, sc.words[j], o2i)) {
+            continue;
+        }
+        // Not the first tag match (a tag collision or a chained bucket): the full lookup.
+        sc.sess[j] = if o2i {
             db.find_o2i_words(sc.words[j], h).unwrap_or(NIL)
         } else {
             db.find_i2o_words(sc.words[j], h).unwrap_or(NIL)

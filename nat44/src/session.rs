@@ -786,16 +786,45 @@ impl SessionDb {
         }
     }
 
-    /// Bring the outside-index bucket of hash `h` into cache (see [`FlowTable::touch`]).
+    /// Prefetch the outside-index bucket of hash `h`.
     #[inline(always)]
-    pub fn touch_o2i(&self, h: u64) -> u32 {
-        self.o2i.touch(h)
+    pub fn prefetch_o2i(&self, h: u64) {
+        self.o2i.prefetch(h)
     }
 
-    /// Bring the inside-index bucket of hash `h` into cache.
+    /// Prefetch the inside-index bucket of hash `h`.
     #[inline(always)]
-    pub fn touch_i2o(&self, h: u64) -> u32 {
-        self.i2o.touch(h)
+    pub fn prefetch_i2o(&self, h: u64) {
+        self.i2o.prefetch(h)
+    }
+
+    /// The session the outside (`o2i`) or inside index most likely holds for hash `h`, prefetched
+    /// (the bucket should be in cache by now); [`NIL`] if none. Confirm it with
+    /// [`SessionDb::confirm`] once it has arrived.
+    #[inline(always)]
+    pub fn candidate(&self, h: u64, o2i: bool) -> u32 {
+        let i = if o2i {
+            self.o2i.candidate(h)
+        } else {
+            self.i2o.candidate(h)
+        };
+        match self.pool.get(i as usize) {
+            Some(s) => {
+                engine::mem::prefetch(s);
+                i
+            }
+            None => NIL,
+        }
+    }
+
+    /// True if session `i` has the outside (`o2i`) or inside key words `w`.
+    #[inline(always)]
+    pub fn confirm(&self, i: u32, w: (u64, u64), o2i: bool) -> bool {
+        match self.pool.get(i as usize) {
+            Some(s) if o2i => side_words(&s.o2i, s.proto, s.out_fib) == w,
+            Some(s) => side_words(&s.i2o, s.proto, s.in_fib) == w,
+            None => false,
+        }
     }
 
     /// Find by outside key words and their hash (see [`Key::words`]).

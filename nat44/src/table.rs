@@ -90,11 +90,24 @@ impl FlowTable {
         self.buckets.len()
     }
 
-    /// Read the home bucket of `h` (a load whose only purpose is to bring the line into cache
-    /// ahead of [`FlowTable::find`]; the value is meaningless).
+    /// Prefetch the home bucket of `h` (first stage of a frame's lookups).
     #[inline(always)]
-    pub fn touch(&self, h: u64) -> u32 {
-        self.buckets[(h as usize) & self.mask].tags[0]
+    pub fn prefetch(&self, h: u64) {
+        engine::mem::prefetch(&self.buckets[(h as usize) & self.mask]);
+    }
+
+    /// The value of the first slot of the home bucket whose tag matches `h`, unconfirmed (second
+    /// stage: its entry is prefetched before [`FlowTable::find`] confirms it). `u32::MAX` if none.
+    #[inline(always)]
+    pub fn candidate(&self, h: u64) -> u32 {
+        let tag = tag_of(h);
+        let bk = &self.buckets[(h as usize) & self.mask];
+        for i in 0..SLOTS {
+            if bk.tags[i] == tag {
+                return bk.vals[i];
+            }
+        }
+        u32::MAX
     }
 
     /// The value whose tag matches `h` and for which `eq` confirms the key, if any.

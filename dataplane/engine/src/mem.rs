@@ -79,6 +79,24 @@ unsafe impl<T: Copy + Send> Send for HugeSlice<T> {}
 // SAFETY: shared access only hands out &[T], like Vec<T>.
 unsafe impl<T: Copy + Sync> Sync for HugeSlice<T> {}
 
+/// Ask the CPU to bring the cache line holding `*r` into cache (a hint: no effect on program
+/// state). Node loops call it a stage ahead of the load, as VPP's `CLIB_PREFETCH` does.
+#[inline(always)]
+pub fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: prefetch never faults and has no memory effects; the address is a live
+        // reference anyway.
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch(r as *const T as *const i8, _MM_HINT_T0)
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
