@@ -299,12 +299,12 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     for is_input in [true, false] {
         dp.graph.register(
             node::registration(is_input),
-            Box::new(node::AclNode {
+            Box::new(node::AclNode::new(
                 is_input,
-                main: p.main.clone(),
-                sessions: p.sessions.clone(),
-                features: dp.features.clone(),
-            }),
+                p.main.clone(),
+                p.sessions.clone(),
+                dp.features.clone(),
+            )),
         );
     }
     dp.graph.register(

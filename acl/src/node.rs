@@ -83,6 +83,41 @@ pub struct AclNode {
     pub sessions: Arc<Sessions>,
     /// Feature arcs.
     pub features: SharedFeatures,
+    scratch: Box<Scratch>,
+}
+
+/// Per-frame arrays of pass 1, kept in the node so that no frame pays for zeroing them (every
+/// slot a frame reads is written by that frame first).
+struct Scratch {
+    tuples: [Tuple; FRAME_SIZE],
+    sws: [u32; FRAME_SIZE],
+    cand: [u32; FRAME_SIZE],
+    keys: [(u64, u64); FRAME_SIZE],
+    lookups: [u16; FRAME_SIZE],
+}
+
+impl AclNode {
+    /// The node for one direction.
+    pub fn new(
+        is_input: bool,
+        main: SharedAcl,
+        sessions: Arc<Sessions>,
+        features: SharedFeatures,
+    ) -> Self {
+        AclNode {
+            is_input,
+            main,
+            sessions,
+            features,
+            scratch: Box::new(Scratch {
+                tuples: [Tuple::default(); FRAME_SIZE],
+                sws: [0; FRAME_SIZE],
+                cand: [NO_LOOKUP; FRAME_SIZE],
+                keys: [(0, 0); FRAME_SIZE],
+                lookups: [0; FRAME_SIZE],
+            }),
+        }
+    }
 }
 
 impl Node for AclNode {
@@ -106,11 +141,13 @@ impl Node for AclNode {
 
         // Pass 1: 5-tuples and session keys. Pass 1b: the session lookups of the whole frame, in
         // a loop of their own, so that the cache misses of independent lookups overlap.
-        let mut tuples = [Tuple::default(); FRAME_SIZE];
-        let mut sws = [0u32; FRAME_SIZE];
-        let mut cand = [NO_LOOKUP; FRAME_SIZE];
-        let mut keys = [(0u64, 0u64); FRAME_SIZE];
-        let mut lookups = [0u16; FRAME_SIZE];
+        let Scratch {
+            tuples,
+            sws,
+            cand,
+            keys,
+            lookups,
+        } = &mut *self.scratch;
         let mut n_lookups = 0usize;
         let any_session = !st.is_empty();
         for (k, &bi) in frame.iter().enumerate() {
@@ -131,6 +168,7 @@ impl Node for AclNode {
             }
             tuples[k] = t;
             sws[k] = sw;
+            cand[k] = NO_LOOKUP;
         }
         for j in 0..n_lookups {
             let (k0, k1) = keys[j];
