@@ -331,9 +331,11 @@ impl Node for Out2In {
         for (k, &bi) in frame.iter().enumerate() {
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let i = sc.sess[k];
-            // A session deleted by an earlier packet may have been reused: then the lookup
-            // result is stale and the general path looks again.
-            if i != NIL && c.db.epoch() == epoch {
+            // The candidate is confirmed here, where its session has arrived in cache. One that
+            // is not the packet's (a tag collision, a chained bucket), or that an earlier packet
+            // of the frame may have deleted and reused, leaves the packet to the general path,
+            // which looks again.
+            if i != NIL && c.db.epoch() == epoch && c.db.confirm(i, sc.words[k], true) {
                 if let Some(in_fib) = o2i_apply(c.db, d, i, now, now_s) {
                     m.sw_if_index[TX] = in_fib;
                     m.flags |= bflags::NATED;
@@ -372,9 +374,10 @@ impl Node for Out2In {
     }
 }
 
-/// The lookup passes over a frame: hash every fast-path candidate and load its index bucket, then
-/// find the sessions (NIL where there is none or the packet is no candidate). `o2i`: outside
-/// index; `output`: the IPv4 header follows the L2 header (ip4-output arc).
+/// The lookup passes over a frame: hash every fast-path candidate and prefetch its index bucket,
+/// then take the bucket's first tag match as the candidate session and prefetch it (NIL where
+/// there is none or the packet is no candidate); the node confirms it against `words`.
+/// `o2i`: outside index; `output`: the IPv4 header follows the L2 header (ip4-output arc).
 #[inline(always)]
 fn lookup_frame(
     bufs: &BufferPool,
@@ -416,18 +419,6 @@ fn lookup_frame(
     for j in 0..frame.len() {
         let h = sc.hashes[j];
         sc.sess[j] = if h == 0 { NIL } else { db.candidate(h, o2i) };
-    }
-    for j in 0..frame.len() {
-        let (h, c) = (sc.hashes[j], sc.sess[j]);
-        if h == 0 || (c != NIL && db.confirm(c, sc.words[j], o2i)) {
-            continue;
-        }
-        // Not the first tag match (a tag collision or a chained bucket): the full lookup.
-        sc.sess[j] = if o2i {
-            db.find_o2i_words(sc.words[j], h).unwrap_or(NIL)
-        } else {
-            db.find_i2o_words(sc.words[j], h).unwrap_or(NIL)
-        };
     }
 }
 
@@ -846,7 +837,7 @@ impl Node for In2Out {
             let ip = l3(m);
             let rx = m.sw_if_index[RX];
             let i = sc.sess[k];
-            let fast = if i != NIL && c.db.epoch() == epoch {
+            let fast = if i != NIL && c.db.epoch() == epoch && c.db.confirm(i, sc.words[k], false) {
                 i2o_apply(c.db, d, ip, i, now, now_s)
             } else {
                 None

@@ -858,3 +858,71 @@ fn configuration_commands() {
         "interfaces still configured"
     );
 }
+
+/// Whole frames of many flows (the node's batched lookup: candidates taken from the index
+/// buckets, confirmed in the loop, anything else looked up again): every flow twice in one frame
+/// from the pods, then all replies in one frame mixed with strays. Small session limits pack the
+/// index buckets (chains past full buckets); the default leaves them sparse.
+#[test]
+fn frames_of_many_flows_translate_every_packet() {
+    for limit in [7u32, 12, 4096] {
+        let n = limit.min(12) as u16;
+        let mut a = app(&format!("{SNAT}set nat44 session limit {limit}\n"));
+        let t0 = 10 * SEC;
+        a.dp.graph.vm.clock = engine::clock::Clock::manual(t0);
+        for round in 0..2 {
+            for k in 0..n {
+                let pl = [k as u8, round];
+                engine::replay::inject_frame(
+                    &a.dp,
+                    "tap0",
+                    t0,
+                    udp(true, POD, 6000 + k, REMOTE, 53, &pl),
+                )
+                .unwrap();
+            }
+        }
+        a.dp.run_until_idle();
+        let out = sent(&a, GBE);
+        assert_eq!(out.len(), 2 * n as usize, "limit {limit}");
+        let mut port_of = std::collections::HashMap::new();
+        for f in &out {
+            let h = decode(f, true);
+            assert_eq!((h.src, h.dst, h.dport), (NODE, REMOTE, 53));
+            let k = f[f.len() - 2] as u16;
+            let p = *port_of.entry(k).or_insert(h.sport);
+            assert_eq!(p, h.sport, "flow {k} kept its port within the frame");
+        }
+        assert_eq!(port_of.len(), n as usize);
+        // Replies in reverse order, each preceded by a packet to a port nobody holds.
+        for k in (0..n).rev() {
+            engine::replay::inject_frame(&a.dp, GBE, t0, udp(false, REMOTE, 53, NODE, 1, b"stray"))
+                .unwrap();
+            engine::replay::inject_frame(
+                &a.dp,
+                GBE,
+                t0,
+                udp(false, REMOTE, 53, NODE, port_of[&k], &[k as u8]),
+            )
+            .unwrap();
+        }
+        a.dp.run_until_idle();
+        let back = sent(&a, "tap0");
+        assert_eq!(back.len(), n as usize, "limit {limit}");
+        for (j, f) in back.iter().enumerate() {
+            let h = decode(f, true);
+            let k = f[f.len() - 1] as u16;
+            assert_eq!(k, n - 1 - j as u16, "order kept");
+            assert_eq!((h.src, h.dst), (REMOTE, POD));
+            assert_eq!((h.sport, h.dport), (53, 6000 + k), "limit {limit} flow {k}");
+        }
+        assert_eq!(
+            count(&a, "nat44-out2in", "No translation"),
+            n as u64,
+            "limit {limit}"
+        );
+        let sum = run(&mut a, "show nat44 summary");
+        assert!(sum.contains(&format!("total sessions: {n}")), "{sum}");
+        assert_eq!(a.dp.graph.vm.buffers.in_use(), 0);
+    }
+}
