@@ -329,6 +329,7 @@ impl Node for Out2In {
         let mut good = 0u64;
         let mut last = (u32::MAX, 0u32);
         for (k, &bi) in frame.iter().enumerate() {
+            candidate(c.db, sc, k + SESSION_AHEAD, frame.len(), true);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let i = sc.sess[k];
             // The candidate is confirmed here, where its session has arrived in cache. One that
@@ -374,10 +375,11 @@ impl Node for Out2In {
     }
 }
 
-/// The lookup passes over a frame: hash every fast-path candidate and prefetch its index bucket,
-/// then take the bucket's first tag match as the candidate session and prefetch it (NIL where
-/// there is none or the packet is no candidate); the node confirms it against `words`.
-/// `o2i`: outside index; `output`: the IPv4 header follows the L2 header (ip4-output arc).
+/// The first lookup stage over a frame: hash every fast-path candidate and prefetch its index
+/// bucket (a hash of 0: no candidate). The second stage ([`candidate`]) then runs
+/// [`SESSION_AHEAD`] packets ahead of the node loop, which confirms each candidate against `words`
+/// (three stages, as VPP's bihash users do, so cache misses overlap with work). `o2i`: outside
+/// index; `output`: the IPv4 header follows the L2 header (ip4-output arc).
 #[inline(always)]
 fn lookup_frame(
     bufs: &BufferPool,
@@ -414,9 +416,21 @@ fn lookup_frame(
             None => 0,
         };
     }
-    // Three stages, as VPP's bihash users do: buckets prefetched above, then the sessions they
-    // point at, then the confirmed lookups, so a frame's cache misses overlap.
-    for j in 0..frame.len() {
+    for j in 0..frame.len().min(SESSION_AHEAD) {
+        candidate(db, sc, j, frame.len(), o2i);
+    }
+}
+
+/// How many packets ahead of the node loop the second lookup stage runs: far enough for a
+/// session's cache line to arrive before its packet is processed, near enough that the frame's
+/// session prefetches are spread over the loop's work instead of issued in one burst.
+const SESSION_AHEAD: usize = 8;
+
+/// Second lookup stage for packet `j` of a frame of `n` (if `j < n`): the first tag match of
+/// its (already prefetched) bucket becomes its candidate session, prefetched in turn.
+#[inline(always)]
+fn candidate(db: &SessionDb, sc: &mut Scratch, j: usize, n: usize, o2i: bool) {
+    if j < n {
         let h = sc.hashes[j];
         sc.sess[j] = if h == 0 { NIL } else { db.candidate(h, o2i) };
     }
@@ -833,6 +847,9 @@ impl Node for In2Out {
         let mut good = 0u64;
         let mut last = (u32::MAX, 0u32);
         for (k, &bi) in frame.iter().enumerate() {
+            if !slow {
+                candidate(c.db, sc, k + SESSION_AHEAD, frame.len(), false);
+            }
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let ip = l3(m);
             let rx = m.sw_if_index[RX];
