@@ -115,3 +115,131 @@ pub fn bench(req: &BenchRequest) -> Result<BenchReport, String> {
         buffers_in_use: app.dp.graph.vm.buffers.in_use(),
     })
 }
+
+/// Median and minimum of a node's clocks/packet (or the data-path total) over several runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spread {
+    /// Node name, or `total` for the data-path sum.
+    pub name: String,
+    /// Median over the runs (mean of the middle two for an even count).
+    pub median: f64,
+    /// Lowest run.
+    pub min: f64,
+    /// Highest run.
+    pub max: f64,
+}
+
+fn spread(name: &str, mut v: Vec<f64>) -> Spread {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Spread {
+        name: name.to_string(),
+        median,
+        min: v[0],
+        max: v[n - 1],
+    }
+}
+
+/// Per-node and total spread over runs of the same request (nodes absent from a run count as
+/// not run there). Empty for no runs.
+pub fn summarize(runs: &[BenchReport]) -> Vec<Spread> {
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    let mut names: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.nodes.iter().map(|n| n.name.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out: Vec<Spread> = names
+        .into_iter()
+        .map(|name| {
+            let v = runs
+                .iter()
+                .filter_map(|r| r.nodes.iter().find(|n| n.name == name))
+                .map(|n| n.clocks_per_packet)
+                .collect();
+            spread(name, v)
+        })
+        .collect();
+    out.push(spread(
+        "total",
+        runs.iter().map(|r| r.datapath_clocks_per_packet).collect(),
+    ));
+    out
+}
+
+/// The summary table printed by `dataplane bench --runs N`.
+pub fn format_summary(runs: usize, s: &[Spread]) -> String {
+    let mut t = format!(
+        "clocks/packet over {runs} runs\n{:<32} {:>9} {:>9} {:>9}\n",
+        "Name", "median", "min", "max"
+    );
+    for x in s {
+        t.push_str(&format!(
+            "{:<32} {:>9.1} {:>9.1} {:>9.1}\n",
+            x.name, x.median, x.min, x.max
+        ));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(nodes: &[(&str, f64)], total: f64) -> BenchReport {
+        BenchReport {
+            runtime: String::new(),
+            nodes: nodes
+                .iter()
+                .map(|&(name, c)| NodeFigure {
+                    name: name.to_string(),
+                    vectors: 256,
+                    calls: 1,
+                    clocks_per_packet: c,
+                })
+                .collect(),
+            datapath_clocks_per_packet: total,
+            packets: 256,
+            seconds: 1.0,
+            buffers_in_use: 0,
+        }
+    }
+
+    #[test]
+    fn summary_takes_median_min_and_max_per_node() {
+        let runs = [
+            report(&[("ip4-input", 20.0), ("nat44-out2in", 40.0)], 100.0),
+            report(&[("ip4-input", 18.0), ("nat44-out2in", 60.0)], 120.0),
+            report(&[("ip4-input", 19.0), ("nat44-out2in", 38.0)], 90.0),
+            report(&[("ip4-input", 30.0)], 95.0),
+        ];
+        let s = summarize(&runs);
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            s[0],
+            Spread {
+                name: "ip4-input".into(),
+                median: 19.5,
+                min: 18.0,
+                max: 30.0
+            }
+        );
+        assert_eq!((s[1].median, s[1].min, s[1].max), (40.0, 38.0, 60.0));
+        assert_eq!((s[2].name.as_str(), s[2].median), ("total", 97.5));
+        let t = format_summary(4, &s);
+        assert!(t.starts_with("clocks/packet over 4 runs\n"), "{t}");
+        assert!(
+            t.contains("nat44-out2in                          40.0      38.0      60.0\n"),
+            "{t}"
+        );
+        assert!(summarize(&[]).is_empty());
+    }
+}
