@@ -93,6 +93,10 @@ pub struct Match {
 #[derive(Clone, Debug, Default)]
 pub struct Classifier {
     tables: Vec<MaskTable>,
+    /// For each value of a packet's flag bits (the low byte of its second key word, a subset of
+    /// 0x0f), the tables whose flag requirement it meets, by lowest priority: the packet loop
+    /// visits only tables it can match (a non-fragment never walks past the fragment forms).
+    order: [Vec<u32>; 16],
     entries: Vec<Entry>,
     n_rules: u32,
 }
@@ -187,6 +191,12 @@ impl Classifier {
             }
         }
         c.tables.sort_by_key(|t| t.min_prio);
+        for (pf, list) in c.order.iter_mut().enumerate() {
+            *list = (0..c.tables.len())
+                .filter(|&i| pf as u8 & c.tables[i].fm == c.tables[i].fv)
+                .map(|i| i as u32)
+                .collect();
+        }
         c.n_rules = prio;
         c
     }
@@ -197,12 +207,10 @@ impl Classifier {
         let (k0, k1) = key(t);
         let mut best = NONE;
         let mut best_e = NONE;
-        for tb in &self.tables {
+        for &ti in &self.order[(k1 & 0x0f) as usize] {
+            let tb = &self.tables[ti as usize];
             if tb.min_prio >= best {
                 break;
-            }
-            if k1 as u8 & tb.fm != tb.fv {
-                continue;
             }
             let Some(mut e) = tb.hash.get(k0 & tb.m0, k1 & tb.m1) else {
                 continue;
