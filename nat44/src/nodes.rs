@@ -316,7 +316,6 @@ impl Node for Out2In {
         let now = cx.now_ns();
         let now_s = frame_start(&mut db, now);
         lookup_frame(&cx.vm.buffers, &db, &fib, frame, sc, true, false);
-        let epoch = db.epoch();
         let mut c = Ctx {
             cfg: &cfg,
             db: &mut db,
@@ -332,12 +331,12 @@ impl Node for Out2In {
             candidate(c.db, sc, k + SESSION_AHEAD, frame.len(), true);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let i = sc.sess[k];
-            // The candidate is confirmed here, where its session has arrived in cache. One that
-            // is not the packet's (a tag collision, a chained bucket), or that an earlier packet
-            // of the frame may have deleted and reused, leaves the packet to the general path,
-            // which looks again.
-            if i != NIL && c.db.epoch() == epoch && c.db.confirm(i, sc.words[k], true) {
-                if let Some(in_fib) = o2i_apply(c.db, d, i, now, now_s) {
+            // The candidate is confirmed here, where its session has arrived in cache, against
+            // the packet's whole key. One that is not the packet's (a tag collision, a chained
+            // bucket, a session an earlier packet deleted: a free entry has protocol 0, which no
+            // key has) leaves the packet to the general path, which looks again.
+            if i != NIL {
+                if let Some(in_fib) = o2i_apply(c.db, d, i, sc.words[k], now, now_s) {
                     m.sw_if_index[TX] = in_fib;
                     m.flags |= bflags::NATED;
                     good += 1;
@@ -506,11 +505,25 @@ fn fast_rewrite(h: &mut [u8; 40], ao: usize, po: usize, old: (u32, u16), to: (u3
 /// Last pass of out2in: translate with session `i` found by the lookup, if the fast path applies
 /// (live, neither bypass nor twice-NAT). Returns the inside FIB; None leaves the packet untouched.
 #[inline(always)]
-fn o2i_apply(db: &mut SessionDb, d: &mut [u8], i: u32, now: u64, now_s: u32) -> Option<u32> {
+fn o2i_apply(
+    db: &mut SessionDb,
+    d: &mut [u8],
+    i: u32,
+    w: (u64, u64),
+    now: u64,
+    now_s: u32,
+) -> Option<u32> {
     let h: &mut [u8; 40] = d.first_chunk_mut::<40>()?;
     let fl = if h[9] == proto::TCP { h[33] } else { 0 };
-    let (to, in_fib, tcp_change) =
-        db.fast_hit(i, flags::BYPASS | flags::TWICE_NAT, false, fl, now, now_s)?;
+    let (to, in_fib, tcp_change) = db.fast_hit(
+        i,
+        w,
+        flags::BYPASS | flags::TWICE_NAT,
+        false,
+        fl,
+        now,
+        now_s,
+    )?;
     if tcp_change {
         let seq = u32::from_be_bytes([h[24], h[25], h[26], h[27]]);
         let ack = u32::from_be_bytes([h[28], h[29], h[30], h[31]]);
@@ -834,7 +847,6 @@ impl Node for In2Out {
         } else {
             lookup_frame(&cx.vm.buffers, &db, &fib, frame, sc, false, output);
         }
-        let epoch = db.epoch();
         let mut c = Ctx {
             cfg: &cfg,
             db: &mut db,
@@ -854,8 +866,8 @@ impl Node for In2Out {
             let ip = l3(m);
             let rx = m.sw_if_index[RX];
             let i = sc.sess[k];
-            let fast = if i != NIL && c.db.epoch() == epoch && c.db.confirm(i, sc.words[k], false) {
-                i2o_apply(c.db, d, ip, i, now, now_s)
+            let fast = if i != NIL {
+                i2o_apply(c.db, d, ip, i, sc.words[k], now, now_s)
             } else {
                 None
             };
@@ -974,12 +986,13 @@ fn i2o_apply(
     d: &mut [u8],
     ip: usize,
     i: u32,
+    w: (u64, u64),
     now: u64,
     now_s: u32,
 ) -> Option<u32> {
     let h: &mut [u8; 40] = d.get_mut(ip..ip + 40)?.try_into().ok()?;
     let fl = if h[9] == proto::TCP { h[33] } else { 0 };
-    let (to, out_fib, tcp_change) = db.fast_hit(i, flags::SLOW, true, fl, now, now_s)?;
+    let (to, out_fib, tcp_change) = db.fast_hit(i, w, flags::SLOW, true, fl, now, now_s)?;
     if tcp_change {
         let seq = u32::from_be_bytes([h[24], h[25], h[26], h[27]]);
         let ack = u32::from_be_bytes([h[28], h[29], h[30], h[31]]);

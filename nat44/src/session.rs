@@ -919,15 +919,19 @@ impl SessionDb {
         s.list_sec = sec;
     }
 
-    /// The fast path's use of session `i` found by a lookup: None if it has one of the `skip`
-    /// flags or has expired; else the packet is accounted (last-heard time, counter, timeout list)
+    /// The fast path's use of candidate session `i`: None unless its key on the side the packet
+    /// was looked up by (outside for `!i2o`) has the words `w` (a free entry never has: its
+    /// protocol is 0), or if it has one of the `skip` flags or has expired; else the packet is
+    /// accounted (last-heard time, counter, timeout list)
     /// and the session's other side is returned with its FIB (`i2o`: the packet goes inside to
     /// outside, so the outside side), and whether the TCP flags `tcp_flags` (0: not TCP) may
     /// change the TCP state (the caller then calls [`SessionDb::tcp_update`]).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub fn fast_hit(
         &mut self,
         i: u32,
+        w: (u64, u64),
         skip: u8,
         i2o: bool,
         tcp_flags: u8,
@@ -935,9 +939,14 @@ impl SessionDb {
         now_s: u32,
     ) -> Option<(Endpoints, u32, bool)> {
         use tcp_flags::*;
-        let s = &mut self.pool[i as usize];
+        let s = self.pool.get_mut(i as usize)?;
+        let key = if i2o {
+            side_words(&s.i2o, s.proto, s.in_fib)
+        } else {
+            side_words(&s.o2i, s.proto, s.out_fib)
+        };
         let timeout = self.timeouts_ns[s.class as usize & 3];
-        if s.flags & skip != 0 || now >= s.last_heard + timeout {
+        if key != w || s.flags & skip != 0 || now >= s.last_heard + timeout {
             return None;
         }
         let syn_bit = if i2o { tcp::SYN_I2O } else { tcp::SYN_O2I };
