@@ -646,7 +646,6 @@ pub struct SessionDb {
     pub affinity: Option<Affinity>,
     /// Counters.
     pub counters: DbCounters,
-    epoch: u64,
 }
 
 impl std::fmt::Debug for SessionDb {
@@ -680,7 +679,6 @@ impl SessionDb {
             lb_rng: Rng::new(seed, 2),
             affinity: None,
             counters: DbCounters::default(),
-            epoch: 0,
         };
         db.set_timeouts(&Timeouts::default());
         db.set_limit(limit, 0);
@@ -988,13 +986,6 @@ impl SessionDb {
         self.push_tail(i, c, now_s);
     }
 
-    /// Incremented whenever a session is deleted: a session index found earlier is still that
-    /// session's if the epoch has not changed.
-    #[inline(always)]
-    pub fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
     /// True if a TCP packet with flags `fl` in direction `i2o` can change session `i`'s state:
     /// FIN or RST, a first SYN in that direction, or anything once closing.
     #[inline(always)]
@@ -1163,7 +1154,6 @@ impl SessionDb {
         if s.class == class::FREE {
             return;
         }
-        self.epoch += 1;
         self.i2o.remove(Self::i2o_key(&s).hash(), i);
         self.o2i.remove(Self::o2i_key(&s).hash(), i);
         self.unlink(i);
