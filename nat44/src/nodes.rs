@@ -315,7 +315,7 @@ impl Node for Out2In {
         let sc = &mut *self.scratch;
         let now = cx.now_ns();
         let now_s = frame_start(&mut db, now);
-        lookup_frame(&cx.vm.buffers, &db, &fib, frame, sc, true, false);
+        let mut pipe = Pipe::start(true, false, &cx.vm.buffers, &db, &fib, frame, sc);
         let mut c = Ctx {
             cfg: &cfg,
             db: &mut db,
@@ -328,7 +328,7 @@ impl Node for Out2In {
         let mut good = 0u64;
         let mut last = (u32::MAX, 0u32);
         for (k, &bi) in frame.iter().enumerate() {
-            candidate(c.db, sc, k + SESSION_AHEAD, frame.len(), true);
+            pipe.advance(&cx.vm.buffers, c.db, c.fib, frame, sc, k);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let i = sc.sess[k];
             // The candidate is confirmed here, where its session has arrived in cache, against
@@ -374,38 +374,98 @@ impl Node for Out2In {
     }
 }
 
-/// The first lookup stage over a frame: hash every fast-path candidate and prefetch its index
-/// bucket (a hash of 0: no candidate). The second stage ([`candidate`]) then runs
-/// [`SESSION_AHEAD`] packets ahead of the node loop, which confirms each candidate against `words`
-/// (three stages, as VPP's bihash users do, so cache misses overlap with work). `o2i`: outside
-/// index; `output`: the IPv4 header follows the L2 header (ip4-output arc).
-#[inline(always)]
-fn lookup_frame(
-    bufs: &BufferPool,
-    db: &SessionDb,
-    fib: &Ip4Main,
-    frame: &[BufferIndex],
-    sc: &mut Scratch,
+/// The lookup of a fast-path node's frame, as a software pipeline run ahead of the node loop
+/// (three stages, as VPP's bihash users do, so that cache misses overlap with work):
+/// [`HASH_AHEAD`] packets ahead, read the packet's header, hash its key (a hash of 0: no
+/// candidate) and prefetch its index bucket; [`SESSION_AHEAD`] packets ahead, take the bucket's
+/// first tag match as the candidate session and prefetch it; the node loop then confirms the
+/// candidate against the key `words`. Running the first stage ahead too (rather than over the
+/// whole frame first) keeps what a packet's stages touch in L1 until the packet is processed.
+struct Pipe {
+    /// Outside index (out2in) or inside index.
     o2i: bool,
+    /// The IPv4 header follows the L2 header (ip4-output arc).
     output: bool,
-) {
-    let mut last = (u32::MAX, 0u32);
-    for (j, &bi) in frame.iter().enumerate() {
+    /// Last (rx sw_if_index, its FIB).
+    last: (u32, u32),
+}
+
+/// How far ahead of the node loop the first lookup stage runs (see [`Pipe`]).
+const HASH_AHEAD: usize = 16;
+/// How far ahead of the node loop the second lookup stage runs (see [`Pipe`]).
+const SESSION_AHEAD: usize = 8;
+
+impl Pipe {
+    /// Start a frame's pipeline: the first stage for the first [`HASH_AHEAD`] packets, the
+    /// second for the first [`SESSION_AHEAD`].
+    #[inline(always)]
+    fn start(
+        o2i: bool,
+        output: bool,
+        bufs: &BufferPool,
+        db: &SessionDb,
+        fib: &Ip4Main,
+        frame: &[BufferIndex],
+        sc: &mut Scratch,
+    ) -> Pipe {
+        let mut p = Pipe {
+            o2i,
+            output,
+            last: (u32::MAX, 0),
+        };
+        for j in 0..HASH_AHEAD {
+            p.hash(bufs, db, fib, frame, sc, j);
+        }
+        for j in 0..SESSION_AHEAD {
+            p.candidate(db, frame, sc, j);
+        }
+        p
+    }
+
+    /// The stages that run ahead of the node loop's packet `k`.
+    #[inline(always)]
+    fn advance(
+        &mut self,
+        bufs: &BufferPool,
+        db: &SessionDb,
+        fib: &Ip4Main,
+        frame: &[BufferIndex],
+        sc: &mut Scratch,
+        k: usize,
+    ) {
+        self.hash(bufs, db, fib, frame, sc, k + HASH_AHEAD);
+        self.candidate(db, frame, sc, k + SESSION_AHEAD);
+    }
+
+    /// First stage for packet `j` (if the frame has it).
+    #[inline(always)]
+    fn hash(
+        &mut self,
+        bufs: &BufferPool,
+        db: &SessionDb,
+        fib: &Ip4Main,
+        frame: &[BufferIndex],
+        sc: &mut Scratch,
+        j: usize,
+    ) {
+        let Some(&bi) = frame.get(j) else {
+            return;
+        };
         let m = bufs.meta(bi);
         let rx = m.sw_if_index[RX];
-        if rx != last.0 {
-            last = (rx, fib.interface_fib(rx));
+        if rx != self.last.0 {
+            self.last = (rx, fib.interface_fib(rx));
         }
-        let ip = if output {
+        let ip = if self.output {
             (m.l3_hdr_offset as isize - m.current_data() as isize).max(0) as usize
         } else {
             0
         };
-        sc.hashes[j] = match fast_words(bufs.data(bi), ip, last.1, o2i) {
+        sc.hashes[j] = match fast_words(bufs.data(bi), ip, self.last.1, self.o2i) {
             Some(w) => {
                 let h = hash2(w.0, w.1);
                 sc.words[j] = w;
-                if o2i {
+                if self.o2i {
                     db.prefetch_o2i(h)
                 } else {
                     db.prefetch_i2o(h)
@@ -415,23 +475,19 @@ fn lookup_frame(
             None => 0,
         };
     }
-    for j in 0..frame.len().min(SESSION_AHEAD) {
-        candidate(db, sc, j, frame.len(), o2i);
-    }
-}
 
-/// How many packets ahead of the node loop the second lookup stage runs: far enough for a
-/// session's cache line to arrive before its packet is processed, near enough that the frame's
-/// session prefetches are spread over the loop's work instead of issued in one burst.
-const SESSION_AHEAD: usize = 8;
-
-/// Second lookup stage for packet `j` of a frame of `n` (if `j < n`): the first tag match of
-/// its (already prefetched) bucket becomes its candidate session, prefetched in turn.
-#[inline(always)]
-fn candidate(db: &SessionDb, sc: &mut Scratch, j: usize, n: usize, o2i: bool) {
-    if j < n {
-        let h = sc.hashes[j];
-        sc.sess[j] = if h == 0 { NIL } else { db.candidate(h, o2i) };
+    /// Second stage for packet `j` (if the frame has it): the first tag match of its (already
+    /// prefetched) bucket becomes its candidate session, prefetched in turn.
+    #[inline(always)]
+    fn candidate(&self, db: &SessionDb, frame: &[BufferIndex], sc: &mut Scratch, j: usize) {
+        if j < frame.len() {
+            let h = sc.hashes[j];
+            sc.sess[j] = if h == 0 {
+                NIL
+            } else {
+                db.candidate(h, self.o2i)
+            };
+        }
     }
 }
 
@@ -842,11 +898,20 @@ impl Node for In2Out {
             }
         };
         // Fast path nodes: look the candidates up first (see nat44-out2in).
-        if slow {
+        let mut pipe = if slow {
             sc.sess[..frame.len()].fill(NIL);
+            None
         } else {
-            lookup_frame(&cx.vm.buffers, &db, &fib, frame, sc, false, output);
-        }
+            Some(Pipe::start(
+                false,
+                output,
+                &cx.vm.buffers,
+                &db,
+                &fib,
+                frame,
+                sc,
+            ))
+        };
         let mut c = Ctx {
             cfg: &cfg,
             db: &mut db,
@@ -859,8 +924,8 @@ impl Node for In2Out {
         let mut good = 0u64;
         let mut last = (u32::MAX, 0u32);
         for (k, &bi) in frame.iter().enumerate() {
-            if !slow {
-                candidate(c.db, sc, k + SESSION_AHEAD, frame.len(), false);
+            if let Some(p) = &mut pipe {
+                p.advance(&cx.vm.buffers, c.db, c.fib, frame, sc, k);
             }
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             let ip = l3(m);
