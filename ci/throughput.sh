@@ -20,8 +20,10 @@
 #   kernel-fwd        Linux forwarding, no nftables (a reference)
 #   ovs-afxdp         Open vSwitch userspace (netdev datapath, afxdp ports, PMD on CPU 1),
 #                     OpenFlow ct(nat) DNAT + MAC rewrite + dec_ttl
-#   dataplane-afxdp   us: AF_XDP interfaces (native XDP on the veths), ip4 route to the service
-#                     prefix, static neighbours; dataplane-afxdp-skb: the same in generic XDP mode
+#   dataplane-afxdp   us: AF_XDP interfaces (native XDP on the veths), NAT44 static mapping
+#                     (DNAT of the service to 10.100.2.2, a session per flow, as the kernel's nft
+#                     rule and OVS's ct(nat)), static neighbours; dataplane-afxdp-skb: the same
+#                     in generic XDP mode
 #   dataplane-dpdk    us: DPDK net_af_packet vdevs (EAL --no-huge), same configuration
 #
 # Usage: ci/throughput.sh [SECONDS] [forwarder...]     (as root; default 10 s, all forwarders)
@@ -149,7 +151,8 @@ set interface ip address if0 10.100.1.1/24
 set interface ip address if1 10.100.2.1/24
 set ip neighbor if1 10.100.2.2 $DST0_MAC
 set ip neighbor if0 10.100.1.2 $SRC0_MAC
-ip route add 10.100.3.0/24 via 10.100.2.2 if1
+nat44 add static mapping udp local 10.100.2.2 5000 external $VIP 5000
+set interface nat44 in if1 out if0
 EOF
     # Offloads off: the forwarder sees and sends plain frames.
     for i in fwd0 fwd1; do in_ns $NS_FWD ethtool -K $i tx off gro off >/dev/null 2>&1 || true; done
