@@ -297,6 +297,19 @@ fn side_words(e: &Endpoints, proto: u8, fib: u16) -> (u64, u64) {
     )
 }
 
+impl Session {
+    /// The key words ([`Key::words`]) the outside (`o2i`) or inside index holds this session
+    /// under. A free entry's never equal a packet's: its protocol is 0.
+    #[inline(always)]
+    fn key_words(&self, o2i: bool) -> (u64, u64) {
+        if o2i {
+            side_words(&self.o2i, self.proto, self.out_fib)
+        } else {
+            side_words(&self.i2o, self.proto, self.in_fib)
+        }
+    }
+}
+
 /// Parameters of a new session.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NewSession {
@@ -797,8 +810,8 @@ impl SessionDb {
     }
 
     /// The session the outside (`o2i`) or inside index most likely holds for hash `h`, prefetched
-    /// (the bucket should be in cache by now); [`NIL`] if none. Confirm it with
-    /// [`SessionDb::confirm`] once it has arrived.
+    /// (the bucket should be in cache by now); [`NIL`] if none. [`SessionDb::fast_hit`] confirms
+    /// it once it has arrived.
     #[inline(always)]
     pub fn candidate(&self, h: u64, o2i: bool) -> u32 {
         let i = if o2i {
@@ -815,58 +828,27 @@ impl SessionDb {
         }
     }
 
-    /// True if session `i` has the outside (`o2i`) or inside key words `w`.
+    /// Find by the outside (`o2i`) or inside key.
     #[inline(always)]
-    pub fn confirm(&self, i: u32, w: (u64, u64), o2i: bool) -> bool {
-        match self.pool.get(i as usize) {
-            Some(s) if o2i => side_words(&s.o2i, s.proto, s.out_fib) == w,
-            Some(s) => side_words(&s.i2o, s.proto, s.in_fib) == w,
-            None => false,
-        }
-    }
-
-    /// Find by outside key words and their hash (see [`Key::words`]).
-    #[inline(always)]
-    pub fn find_o2i_words(&self, w: (u64, u64), h: u64) -> Option<u32> {
+    fn find(&self, k: &Key, o2i: bool) -> Option<u32> {
         let pool = &self.pool;
-        self.o2i.find(h, |i| match pool.get(i as usize) {
-            Some(s) => side_words(&s.o2i, s.proto, s.out_fib) == w,
-            None => false,
-        })
-    }
-
-    /// Find by inside key words and their hash.
-    #[inline(always)]
-    pub fn find_i2o_words(&self, w: (u64, u64), h: u64) -> Option<u32> {
-        let pool = &self.pool;
-        self.i2o.find(h, |i| match pool.get(i as usize) {
-            Some(s) => side_words(&s.i2o, s.proto, s.in_fib) == w,
-            None => false,
+        let w = k.words();
+        let index = if o2i { &self.o2i } else { &self.i2o };
+        index.find(hash2(w.0, w.1), |i| {
+            pool.get(i as usize).is_some_and(|s| s.key_words(o2i) == w)
         })
     }
 
     /// Find by inside key.
     #[inline(always)]
     pub fn find_i2o(&self, k: &Key) -> Option<u32> {
-        let pool = &self.pool;
-        let w = k.words();
-        self.i2o
-            .find(hash2(w.0, w.1), |i| match pool.get(i as usize) {
-                Some(s) => side_words(&s.i2o, s.proto, s.in_fib) == w,
-                None => false,
-            })
+        self.find(k, false)
     }
 
     /// Find by outside key.
     #[inline(always)]
     pub fn find_o2i(&self, k: &Key) -> Option<u32> {
-        let pool = &self.pool;
-        let w = k.words();
-        self.o2i
-            .find(hash2(w.0, w.1), |i| match pool.get(i as usize) {
-                Some(s) => side_words(&s.o2i, s.proto, s.out_fib) == w,
-                None => false,
-            })
+        self.find(k, true)
     }
 
     /// A session.
@@ -920,10 +902,10 @@ impl SessionDb {
     /// The fast path's use of candidate session `i`: None unless its key on the side the packet
     /// was looked up by (outside for `!i2o`) has the words `w` (a free entry never has: its
     /// protocol is 0), or if it has one of the `skip` flags or has expired; else the packet is
-    /// accounted (last-heard time, counter, timeout list)
-    /// and the session's other side is returned with its FIB (`i2o`: the packet goes inside to
-    /// outside, so the outside side), and whether the TCP flags `tcp_flags` (0: not TCP) may
-    /// change the TCP state (the caller then calls [`SessionDb::tcp_update`]).
+    /// accounted (last-heard time, counter, timeout list) and the session's other side is
+    /// returned with its FIB (`i2o`: the packet goes inside to outside, so the outside side),
+    /// and whether the TCP flags `tcp_flags` (0: not TCP) may change the TCP state (the caller
+    /// then calls [`SessionDb::tcp_update`]).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn fast_hit(
@@ -938,13 +920,8 @@ impl SessionDb {
     ) -> Option<(Endpoints, u32, bool)> {
         use tcp_flags::*;
         let s = self.pool.get_mut(i as usize)?;
-        let key = if i2o {
-            side_words(&s.i2o, s.proto, s.in_fib)
-        } else {
-            side_words(&s.o2i, s.proto, s.out_fib)
-        };
         let timeout = self.timeouts_ns[s.class as usize & 3];
-        if key != w || s.flags & skip != 0 || now >= s.last_heard + timeout {
+        if s.key_words(!i2o) != w || s.flags & skip != 0 || now >= s.last_heard + timeout {
             return None;
         }
         let syn_bit = if i2o { tcp::SYN_I2O } else { tcp::SYN_O2I };
