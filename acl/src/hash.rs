@@ -2,9 +2,11 @@
 //!
 //! Used for the session table (5-tuple -> session index) and for every mask table of the rule
 //! classifier (masked 5-tuple -> applied rule chain). Linear probing over a power-of-two slot
-//! array, Fibonacci hashing, and backward-shift deletion (no tombstones, so lookups never degrade
+//! array indexed by the top bits of [`hash2`], and backward-shift deletion (no tombstones, so lookups never degrade
 //! after many deletes). Lookups and inserts never allocate; only [`KeyHash::reserve`] does, which
 //! callers run outside their per-packet loops.
+
+use engine::hash::hash2;
 
 /// The value stored in an empty slot (never a valid value).
 pub const EMPTY: u32 = u32::MAX;
@@ -23,15 +25,6 @@ const FREE: Slot = Slot {
     k1: 0,
     val: EMPTY,
 };
-
-/// Mix two key words into a well-distributed 64-bit hash (the high bits are used).
-#[inline(always)]
-pub fn mix(k0: u64, k1: u64) -> u64 {
-    // One full 64x64->128-bit product of the two (offset) words, folded: every input bit reaches
-    // the high bits, which index the table, in one multiply's latency.
-    let m = (k0 ^ 0x243f_6a88_85a3_08d3) as u128 * (k1 ^ 0x1319_8a2e_0370_7344) as u128;
-    (m as u64) ^ ((m >> 64) as u64)
-}
 
 /// The table.
 #[derive(Clone, Debug)]
@@ -82,7 +75,7 @@ impl KeyHash {
 
     #[inline(always)]
     fn home(&self, k0: u64, k1: u64) -> usize {
-        (mix(k0, k1) >> self.shift) as usize
+        (hash2(k0, k1) >> self.shift) as usize
     }
 
     #[inline(always)]
@@ -404,7 +397,7 @@ mod tests {
         let mut st = 0x5151_7e7e_0101_2020u64;
         for _ in 0..100_000u32 {
             let k = (rng(&mut st) % 50, rng(&mut st) % 300);
-            let hh = mix(k.0, k.1);
+            let hh = hash2(k.0, k.1);
             let find = |h: &IndexHash, keys: &Vec<(u64, u64)>| h.get(hh, |i| keys[i as usize] == k);
             match rng(&mut st) % 3 {
                 0 | 1 => {
@@ -427,7 +420,7 @@ mod tests {
             assert_eq!(h.len(), m.len());
         }
         for (k, &v) in &m {
-            assert_eq!(h.get(mix(k.0, k.1), |i| keys[i as usize] == *k), Some(v));
+            assert_eq!(h.get(hash2(k.0, k.1), |i| keys[i as usize] == *k), Some(v));
         }
         h.clear();
         assert!(h.is_empty());

@@ -22,9 +22,10 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use engine::clock::NS_PER_SEC;
+use engine::hash::hash2;
 use parking_lot::Mutex;
 
-use crate::hash::{mix, IndexHash};
+use crate::hash::IndexHash;
 use crate::tuple::proto;
 
 /// Timeout type: UDP and other protocols.
@@ -345,7 +346,7 @@ impl SessionTable {
             s.in_use = false;
             (s.k0, s.k1, s.sw_if_index)
         };
-        self.hash.remove(mix(k0, k1), i);
+        self.hash.remove(hash2(k0, k1), i);
         self.free.push(i);
         if let Some(c) = self.live_by_lsb.get_mut((k1 >> 48) as usize) {
             *c = c.saturating_sub(1);
@@ -374,7 +375,7 @@ impl SessionTable {
     pub fn lookup(&self, k0: u64, k1: u64) -> u32 {
         let pool = &self.pool;
         self.hash
-            .get(mix(k0, k1), |i| {
+            .get(hash2(k0, k1), |i| {
                 let s = &pool[i as usize];
                 s.k0 == k0 && s.k1 == k1
             })
@@ -501,7 +502,7 @@ impl SessionTable {
         };
         let t = self.pool[i as usize].timeout_type();
         self.link_tail(i, t, now);
-        self.hash.insert(mix(k0, k1), i);
+        self.hash.insert(hash2(k0, k1), i);
         if let Some(c) = self.live_by_lsb.get_mut((k1 >> 48) as usize) {
             *c += 1;
         }

@@ -8,6 +8,7 @@
 //! tombstones, no rehash, no allocation after construction. The capacity is fixed when the table is
 //! built (sized for the session limit at a load of at most 4/7).
 
+pub use engine::hash::hash2;
 use engine::mem::HugeSlice;
 
 /// Slots per bucket.
@@ -191,14 +192,6 @@ impl FlowTable {
         self.buckets.fill(EMPTY_BUCKET);
         self.len = 0;
     }
-}
-
-/// Mix two 64-bit words into a well-distributed 64-bit hash (both halves are used: the low bits
-/// pick the bucket, the high bits are the tag): one folded 64x64->128-bit multiply.
-#[inline(always)]
-pub fn hash2(a: u64, b: u64) -> u64 {
-    let m = (a ^ 0x243f_6a88_85a3_08d3) as u128 * (b ^ 0x1319_8a2e_0370_7344) as u128;
-    (m as u64) ^ ((m >> 64) as u64)
 }
 
 #[cfg(test)]

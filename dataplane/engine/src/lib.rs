@@ -20,6 +20,7 @@ pub mod device_input;
 pub mod drivers;
 pub mod feature;
 pub mod graph;
+pub mod hash;
 pub mod interface;
 pub mod l2patch;
 pub mod mem;
