@@ -166,13 +166,7 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_SLOW, NodeKind::Internal)
-            .nexts(&[
-                "ip4-lookup",
-                "error-drop",
-                "ip4-icmp-error",
-                names::IN2OUT_SLOW,
-                names::IN2OUT_REASS,
-            ])
+            .sibling_of(names::IN2OUT)
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_OUTPUT, NodeKind::Internal)
             .nexts(&[
