@@ -314,15 +314,28 @@ fn delete_acl(dp: &mut Dataplane, a: &mut Args) -> R {
     Ok(format!("Deleted ACL index:{i}"))
 }
 
-fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+/// What `set acl-plugin interface` and `set acl-plugin macip interface` say: the interface, the
+/// ACL (if given), the direction (`input`/`output`, only where `directions`) and add or del.
+struct InterfaceAcl {
+    sw: u32,
+    acl: Option<u32>,
+    dir: usize,
+    add: bool,
+}
+
+fn parse_interface_acl(
+    dp: &Dataplane,
+    a: &mut Args,
+    directions: bool,
+) -> Result<InterfaceAcl, CliError> {
     let mut sw = None;
     let mut acl = None;
     let mut dir = DIR_IN;
     let mut add = true;
     while let Some(w) = a.next_word() {
         match w.as_str() {
-            "input" => dir = DIR_IN,
-            "output" => dir = DIR_OUT,
+            "input" if directions => dir = DIR_IN,
+            "output" if directions => dir = DIR_OUT,
             "add" => add = true,
             "del" => add = false,
             "acl" => acl = Some(acl_index(a)?),
@@ -331,7 +344,8 @@ fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
                 Ok(_) => return Err(err(format!("more than one interface given (`{w}`)"))),
                 Err(e) => {
                     return Err(err(format!(
-                        "expected <interface>, input|output, acl N or del: {}",
+                        "expected <interface>, {}acl N or del: {}",
+                        if directions { "input|output, " } else { "" },
                         e.message()
                     )))
                 }
@@ -339,6 +353,11 @@ fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let sw = sw.ok_or_else(|| err("expected an interface name"))?;
+    Ok(InterfaceAcl { sw, acl, dir, add })
+}
+
+fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+    let InterfaceAcl { sw, acl, dir, add } = parse_interface_acl(dp, a, true)?;
     let acl = acl.ok_or_else(|| err("expected `acl <index>`"))?;
     if dir == DIR_OUT
         && engine::output_node_of(dp, sw).is_none_or(|n| n == engine::buffer::INVALID_INDEX)
@@ -897,27 +916,7 @@ fn delete_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
 }
 
 fn set_macip_interface(dp: &mut Dataplane, a: &mut Args) -> R {
-    let mut sw = None;
-    let mut acl = None;
-    let mut add = true;
-    while let Some(w) = a.next_word() {
-        match w.as_str() {
-            "add" => add = true,
-            "del" => add = false,
-            "acl" => acl = Some(acl_index(a)?),
-            _ => match lookup_interface(dp, &w) {
-                Ok(s) if sw.is_none() => sw = Some(s),
-                Ok(_) => return Err(err(format!("more than one interface given (`{w}`)"))),
-                Err(e) => {
-                    return Err(err(format!(
-                        "expected <interface>, acl N or del: {}",
-                        e.message()
-                    )))
-                }
-            },
-        }
-    }
-    let sw = sw.ok_or_else(|| err("expected an interface name"))?;
+    let InterfaceAcl { sw, acl, add, .. } = parse_interface_acl(dp, a, false)?;
     let p = plugin(dp).clone();
     let cur = p
         .main
