@@ -625,7 +625,7 @@ fn out2in_hit(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], p: &Pkt, i: u32
     if s.flags & flags::BYPASS != 0 {
         return Verdict::new(vpp::O2I_LOOKUP, INVALID_INDEX);
     }
-    xlate_o2i(d, p, &s.o2i, &s.i2o, s.flags & flags::TWICE_NAT != 0);
+    xlate_o2i(d, p, &s.i2o, s.flags & flags::TWICE_NAT != 0);
     m.sw_if_index[TX] = s.in_fib as u32;
     m.flags |= bflags::NATED;
     Verdict::new(vpp::O2I_LOOKUP, i)
@@ -641,7 +641,7 @@ fn out2in_miss(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], p: &Pkt, rx_fi
             Ok(i) => {
                 let s = *c.db.get(i);
                 account(c, i, d, p, false);
-                xlate_o2i(d, p, &s.o2i, &s.i2o, s.flags & flags::TWICE_NAT != 0);
+                xlate_o2i(d, p, &s.i2o, s.flags & flags::TWICE_NAT != 0);
                 m.sw_if_index[TX] = s.in_fib as u32;
                 m.flags |= bflags::NATED;
                 Verdict::new(vpp::O2I_LOOKUP, i)

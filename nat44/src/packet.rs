@@ -143,70 +143,46 @@ fn l4_update(d: &mut [u8], p: &Pkt, f: impl FnOnce(IpCsum) -> IpCsum) {
     }
 }
 
-/// Translate an outside-to-inside packet: destination `from.l -> to.l`, and with `twice` the source
-/// `from.r -> to.r`. IP, TCP/UDP (or ICMP echo identifier) checksums are updated incrementally in
-/// VPP's order (destination address, destination port, then source address, source port).
+/// Translate an outside-to-inside packet: destination `to.l`, and with `twice` the source
+/// `to.r`. IP, TCP/UDP (or ICMP echo identifier) checksums are updated incrementally in VPP's
+/// order (destination address, destination port, then source address, source port).
 #[inline(always)]
-pub fn xlate_o2i(d: &mut [u8], p: &Pkt, from: &Endpoints, to: &Endpoints, twice: bool) {
-    let ip = p.ip;
-    let _ = from;
-    let mut ipc = IpCsum::from_field(rd16(d, ip + 10)).update_u32(p.dst, to.l_addr);
-    if twice {
-        ipc = ipc.update_u32(p.src, to.r_addr);
-    }
-    wr16(d, ip + 10, ipc.fold());
-    wr32(d, ip + 16, to.l_addr);
-    if twice {
-        wr32(d, ip + 12, to.r_addr);
-    }
-    if p.proto == proto::ICMP {
-        // Echo: the identifier is the local port.
-        if to.l_port != p.dport {
-            let o = p.l4 + 2;
-            let c = IpCsum::from_field(rd16(d, o))
-                .update_u16(p.dport, to.l_port)
-                .fold();
-            wr16(d, o, c);
-            wr16(d, p.l4 + 4, to.l_port);
-        }
-        return;
-    }
-    l4_update(d, p, |c| {
-        let c = c
-            .update_u32(p.dst, to.l_addr)
-            .update_u16(p.dport, to.l_port);
-        if twice {
-            c.update_u32(p.src, to.r_addr)
-                .update_u16(p.sport, to.r_port)
-        } else {
-            c
-        }
-    });
-    wr16(d, p.l4 + 2, to.l_port);
-    if twice {
-        wr16(d, p.l4, to.r_port);
-    }
+pub fn xlate_o2i(d: &mut [u8], p: &Pkt, to: &Endpoints, twice: bool) {
+    xlate(d, p, to, twice, true)
 }
 
 /// Translate an inside-to-outside packet: source `to.l`, and with `twice` the destination `to.r`.
 /// Checksum order: source address, source port, then destination address, destination port.
 #[inline(always)]
 pub fn xlate_i2o(d: &mut [u8], p: &Pkt, to: &Endpoints, twice: bool) {
+    xlate(d, p, to, twice, false)
+}
+
+/// Both directions: the packet's local side (destination for `o2i`, source otherwise) becomes
+/// `to.l`, and with `twice` its remote side becomes `to.r`, checksums in that order.
+#[inline(always)]
+fn xlate(d: &mut [u8], p: &Pkt, to: &Endpoints, twice: bool, o2i: bool) {
+    // (address, port, address offset in the IP header, port offset in the L4 header) of the
+    // packet's local and remote sides.
+    let src = (p.src, p.sport, 12, 0);
+    let dst = (p.dst, p.dport, 16, 2);
+    let (l, r) = if o2i { (dst, src) } else { (src, dst) };
     let ip = p.ip;
-    let mut ipc = IpCsum::from_field(rd16(d, ip + 10)).update_u32(p.src, to.l_addr);
+    let mut ipc = IpCsum::from_field(rd16(d, ip + 10)).update_u32(l.0, to.l_addr);
     if twice {
-        ipc = ipc.update_u32(p.dst, to.r_addr);
+        ipc = ipc.update_u32(r.0, to.r_addr);
     }
     wr16(d, ip + 10, ipc.fold());
-    wr32(d, ip + 12, to.l_addr);
+    wr32(d, ip + l.2, to.l_addr);
     if twice {
-        wr32(d, ip + 16, to.r_addr);
+        wr32(d, ip + r.2, to.r_addr);
     }
     if p.proto == proto::ICMP {
-        if to.l_port != p.sport {
+        // Echo: the identifier is the local port.
+        if to.l_port != l.1 {
             let o = p.l4 + 2;
             let c = IpCsum::from_field(rd16(d, o))
-                .update_u16(p.sport, to.l_port)
+                .update_u16(l.1, to.l_port)
                 .fold();
             wr16(d, o, c);
             wr16(d, p.l4 + 4, to.l_port);
@@ -214,19 +190,16 @@ pub fn xlate_i2o(d: &mut [u8], p: &Pkt, to: &Endpoints, twice: bool) {
         return;
     }
     l4_update(d, p, |c| {
-        let c = c
-            .update_u32(p.src, to.l_addr)
-            .update_u16(p.sport, to.l_port);
+        let c = c.update_u32(l.0, to.l_addr).update_u16(l.1, to.l_port);
         if twice {
-            c.update_u32(p.dst, to.r_addr)
-                .update_u16(p.dport, to.r_port)
+            c.update_u32(r.0, to.r_addr).update_u16(r.1, to.r_port)
         } else {
             c
         }
     });
-    wr16(d, p.l4, to.l_port);
+    wr16(d, p.l4 + l.3, to.l_port);
     if twice {
-        wr16(d, p.l4 + 2, to.r_port);
+        wr16(d, p.l4 + r.3, to.r_port);
     }
 }
 
@@ -385,7 +358,7 @@ mod tests {
             l_port: 8080,
             r_port: 51082,
         };
-        xlate_o2i(&mut d, &p, &to, &to, false);
+        xlate_o2i(&mut d, &p, &to, false);
         assert_eq!(rd16(&d, 10), 0x64bc);
         assert_eq!(rd16(&d, 36), 0x0e30);
         assert!(checksum::verify_ipv4_header_checksum(&d[..20]));
