@@ -453,21 +453,7 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
 /// Write `DIR/input/IF.pcap` for a scenario (one file per interface).
 pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
     let pkts = packets(scenario).ok_or_else(|| format!("unknown scenario `{scenario}`"))?;
-    let input = scenario_dir.join("input");
-    std::fs::create_dir_all(&input)
-        .map_err(|e| format!("cannot create `{}`: {e}", input.display()))?;
-    let mut ifaces: Vec<&str> = pkts.iter().map(|p| p.iface).collect();
-    ifaces.sort();
-    ifaces.dedup();
-    for i in ifaces {
-        let frames: Vec<(u64, &[u8])> = pkts
-            .iter()
-            .filter(|p| p.iface == i)
-            .map(|p| (p.ts_ns, p.frame.as_slice()))
-            .collect();
-        engine::pcap::write_pcap(&input.join(engine::replay::pcap_file_name(i)), frames)?;
-    }
-    Ok(())
+    crate::contiv::write_pcaps(&scenario_dir.join("input"), &pkts)
 }
 
 #[cfg(test)]

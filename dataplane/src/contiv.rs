@@ -442,7 +442,9 @@ pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn write_pcaps(input: &Path, pkts: &[DocPacket]) -> Result<(), String> {
+/// Write `input/IF.pcap` for every interface the packets arrive on (shared with
+/// [`crate::antrea`]).
+pub(crate) fn write_pcaps(input: &Path, pkts: &[DocPacket]) -> Result<(), String> {
     std::fs::create_dir_all(input)
         .map_err(|e| format!("cannot create `{}`: {e}", input.display()))?;
     let mut ifaces: Vec<&str> = pkts.iter().map(|p| p.iface).collect();
