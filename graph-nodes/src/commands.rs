@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::net::Ipv4Addr;
 
 use cli::{Args, CliError, Registry};
+use engine::commands::interface_arg;
 use engine::Dataplane;
 
 use crate::fib::{Path, PathKind, Source};
@@ -59,16 +60,9 @@ pub fn register(reg: &mut Registry<Dataplane>) {
     }
 }
 
-fn interface(dp: &Dataplane, a: &mut Args) -> Result<u32, CliError> {
-    let w = a
-        .next_word()
-        .ok_or_else(|| err("expected an interface name"))?;
-    dp.sw_if_index(&w).map_err(err)
-}
-
 fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
     let mut del = a.keyword("del");
-    let sw = interface(dp, a)?;
+    let sw = interface_arg(dp, a)?;
     if del && a.keyword("all") {
         a.expect_end()?;
         let h = ip4(dp).clone();
@@ -94,11 +88,11 @@ fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
 }
 
 fn set_interface_unnumbered(dp: &mut Dataplane, a: &mut Args) -> R {
-    let sw = interface(dp, a)?;
+    let sw = interface_arg(dp, a)?;
     if !a.keyword("use") {
         return Err(err("expected `use <interface>`"));
     }
-    let donor = interface(dp, a)?;
+    let donor = interface_arg(dp, a)?;
     let del = a.keyword("del");
     a.expect_end()?;
     if sw == donor {
@@ -234,7 +228,7 @@ fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
         } else if a.keyword("no-fib-entry") {
             fib_entry = false;
         } else if words.0.is_none() {
-            words.0 = Some(interface(dp, a)?);
+            words.0 = Some(interface_arg(dp, a)?);
         } else if words.1.is_none() {
             words.1 = Some(a.ip4()?);
         } else if words.2.is_none() {
@@ -342,7 +336,7 @@ fn show_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
     let only = if a.is_empty() {
         None
     } else {
-        Some(interface(dp, a)?)
+        Some(interface_arg(dp, a)?)
     };
     a.expect_end()?;
     let h = ip4(dp).clone();

@@ -29,6 +29,7 @@ use std::fmt::Write;
 use std::net::Ipv4Addr;
 
 use cli::{Args, CliError, Registry};
+use engine::commands::interface_arg;
 use engine::Dataplane;
 
 use crate::config::{
@@ -129,13 +130,6 @@ pub fn register(reg: &mut Registry<Dataplane>) {
     for (p, h, f) in cmds {
         reg.register(p, h, *f).expect("unique command paths");
     }
-}
-
-fn interface(dp: &Dataplane, a: &mut Args) -> Result<u32, CliError> {
-    let w = a
-        .next_word()
-        .ok_or_else(|| err("expected an interface name"))?;
-    dp.sw_if_index(&w).map_err(err)
 }
 
 fn protocol_word(w: &str) -> Option<u8> {
@@ -351,7 +345,7 @@ fn add_address(dp: &mut Dataplane, a: &mut Args) -> R {
 }
 
 fn add_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
-    let sw = interface(dp, a)?;
+    let sw = interface_arg(dp, a)?;
     let (mut twice, mut del) = (false, false);
     while !a.is_empty() {
         if a.keyword("twice-nat") {
@@ -489,7 +483,7 @@ fn add_static_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
             if let Ok(ad) = a.ip4() {
                 ext_addr = Some(ad);
             } else {
-                ext_if = Some(interface(dp, a)?);
+                ext_if = Some(interface_arg(dp, a)?);
             }
             ext_port = a.u16().ok();
         } else if a.keyword("vrf") {
@@ -667,7 +661,7 @@ fn add_identity_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
     let mut del = false;
     while !a.is_empty() {
         if a.keyword("external") {
-            sw = Some(interface(dp, a)?);
+            sw = Some(interface_arg(dp, a)?);
         } else if a.keyword("vrf") {
             vrf = Some(a.u32()?);
         } else if a.keyword("del") {
@@ -679,7 +673,7 @@ fn add_identity_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
             if let Ok(ad) = a.ip4() {
                 addr = Some(ad);
             } else {
-                sw = Some(interface(dp, a)?);
+                sw = Some(interface_arg(dp, a)?);
             }
         } else {
             return Err(a.unknown());
@@ -856,9 +850,9 @@ fn set_interface_nat44(dp: &mut Dataplane, a: &mut Args) -> R {
     let (mut output, mut del) = (false, false);
     while !a.is_empty() {
         if a.keyword("in") {
-            ins.push(interface(dp, a)?);
+            ins.push(interface_arg(dp, a)?);
         } else if a.keyword("out") {
-            outs.push(interface(dp, a)?);
+            outs.push(interface_arg(dp, a)?);
         } else if a.keyword("output-feature") {
             output = true;
         } else if a.keyword("del") {

@@ -500,7 +500,9 @@ fn clear_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {
     Ok(String::new())
 }
 
-fn interface_arg(dp: &Dataplane, a: &mut Args) -> Result<u32, CliError> {
+/// The next argument as an interface name, resolved to its sw_if_index (for the plugins'
+/// commands too).
+pub fn interface_arg(dp: &Dataplane, a: &mut Args) -> Result<u32, CliError> {
     let w = a
         .next_word()
         .ok_or_else(|| err("expected an interface name"))?;
