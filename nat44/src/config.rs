@@ -237,6 +237,36 @@ pub struct SmMatch {
     pub index: u32,
 }
 
+/// A mapping index by (address, port, protocol, FIB), else by address alone (port and protocol
+/// 0: address-only mappings).
+#[inline]
+fn match_mapping(
+    map: &HashMap<SmKey, u32, FastHash>,
+    addr: u32,
+    port: u16,
+    proto: u8,
+    fib: u32,
+) -> Option<u32> {
+    if map.is_empty() {
+        return None;
+    }
+    map.get(&SmKey {
+        addr,
+        port,
+        proto,
+        fib,
+    })
+    .or_else(|| {
+        map.get(&SmKey {
+            addr,
+            port: 0,
+            proto: 0,
+            fib,
+        })
+    })
+    .copied()
+}
+
 impl Config {
     /// The role of an interface.
     pub fn interface(&self, sw_if_index: u32) -> Option<&NatInterface> {
@@ -263,51 +293,14 @@ impl Config {
     /// address-only.
     #[inline]
     pub fn match_external(&self, addr: u32, port: u16, proto: u8) -> Option<u32> {
-        if self.by_external.is_empty() {
-            return None;
-        }
-        let fib = self.outside_fib;
-        self.by_external
-            .get(&SmKey {
-                addr,
-                port,
-                proto,
-                fib,
-            })
-            .or_else(|| {
-                self.by_external.get(&SmKey {
-                    addr,
-                    port: 0,
-                    proto: 0,
-                    fib,
-                })
-            })
-            .copied()
+        match_mapping(&self.by_external, addr, port, proto, self.outside_fib)
     }
 
     /// Mapping matching an inside source: (address, port, protocol, FIB) first, then
     /// address-only.
     #[inline]
     pub fn match_local(&self, addr: u32, port: u16, proto: u8, fib: u32) -> Option<u32> {
-        if self.by_local.is_empty() {
-            return None;
-        }
-        self.by_local
-            .get(&SmKey {
-                addr,
-                port,
-                proto,
-                fib,
-            })
-            .or_else(|| {
-                self.by_local.get(&SmKey {
-                    addr,
-                    port: 0,
-                    proto: 0,
-                    fib,
-                })
-            })
-            .copied()
+        match_mapping(&self.by_local, addr, port, proto, fib)
     }
 
     /// VPP nat44-classify: true if the destination must go to out2in (a pool address, or the
