@@ -11,201 +11,25 @@
 //! root.
 #![cfg(feature = "dpdk")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use common::{is_root, run_until_exit, Netns, Veth, PING_RETRY as PING, TCP};
 
 use dataplane::App;
 use engine::drivers::dpdk::{self, EalConfig, PortSource};
 use engine::Mode;
 use etherparse::PacketBuilder;
 
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("dpd-{}-{tag}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .expect("ip netns add")
-            .success();
-        assert!(ok, "ip netns add {name}");
-        Netns(name)
-    }
-    fn exec(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(args);
-        c
-    }
-    fn run(&self, args: &[&str]) {
-        let st = self.exec(args).status().unwrap();
-        assert!(st.success(), "{}: {args:?}", self.0);
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// A veth pair: outer end here, inner end (`<outer>i`) in `ns` with `addr` and a default route
-/// via `gw`, offloads off so frames are complete and checksummed. Deleted on drop.
-struct Veth {
-    outer: String,
-}
-
-impl Veth {
-    fn new(outer: &str, ns: &Netns, addr: &str, gw: &str) -> Veth {
-        let inner = &format!("{outer}i");
-        let _ = Command::new("ip")
-            .args(["link", "del", outer])
-            .stderr(Stdio::null())
-            .status();
-        let ok = Command::new("ip")
-            .args(["link", "add", outer, "type", "veth", "peer", "name", inner])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "ip link add {outer}");
-        let v = Veth {
-            outer: outer.to_string(),
-        };
-        let run = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
-        run(Command::new("ip").args(["link", "set", inner, "netns", &ns.0]));
-        run(Command::new("ip").args(["link", "set", outer, "up"]));
-        ns.run(&["ip", "link", "set", "lo", "up"]);
-        ns.run(&["ip", "link", "set", inner, "up"]);
-        ns.run(&["ip", "addr", "add", addr, "dev", inner]);
-        ns.run(&["ip", "route", "add", "default", "via", gw]);
-        let off = ["tx", "off", "tso", "off", "gso", "off", "gro", "off"];
-        let _ = ns
-            .exec(&[&["ethtool", "-K", inner][..], &off[..]].concat())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = Command::new("ethtool")
-            .args(["-K", outer])
-            .args(off)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        v
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.outer])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
 fn skip() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         eprintln!("skipped: needs root");
         return true;
     }
     false
-}
-
-/// Pings `dst` `count` times with a raw ICMP socket, each echo tried up to 3 times (the first may
-/// be dropped while the dataplane resolves the neighbour); exits 0 if all were answered.
-const PING: &str = r#"
-import socket, struct, sys, time
-dst, count = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.settimeout(1.0)
-def csum(b):
-    if len(b) % 2: b += b"\0"
-    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    t = (t >> 16) + (t & 0xffff); t += t >> 16
-    return (~t) & 0xffff
-ok = 0
-for seq in range(count):
-    for attempt in range(3):
-        body = struct.pack("!BBHHH", 8, 0, 0, 0x4244, seq) + b"dataplane-ping!!"
-        body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
-        s.sendto(body, (dst, 0))
-        end = time.time() + 1
-        got = False
-        while time.time() < end and not got:
-            try:
-                pkt, addr = s.recvfrom(2048)
-            except socket.timeout:
-                break
-            ihl = (pkt[0] & 15) * 4
-            t, _, _, ident, sq = struct.unpack("!BBHHH", pkt[ihl:ihl + 8])
-            got = t == 0 and ident == 0x4244 and sq == seq and addr[0] == dst
-        if got:
-            ok += 1
-            break
-print("replies", ok)
-sys.exit(0 if ok == count else 1)
-"#;
-
-/// `server PORT` reads to EOF and answers "<bytes> <sha256>"; `client ADDR PORT BYTES` sends and
-/// checks the answer.
-const TCP: &str = r#"
-import hashlib, socket, sys
-if sys.argv[1] == "server":
-    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind(("0.0.0.0", int(sys.argv[2]))); l.listen(1); l.settimeout(30)
-    c, _ = l.accept(); c.settimeout(30)
-    h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        h.update(b); n += len(b)
-    c.sendall(("%d %s" % (n, h.hexdigest())).encode()); c.close()
-else:
-    addr, port, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    data = bytes((i * 7919 + (i >> 8)) & 255 for i in range(size))
-    c = socket.create_connection((addr, port), timeout=30)
-    c.sendall(data); c.shutdown(socket.SHUT_WR)
-    r = b""
-    while True:
-        b = c.recv(4096)
-        if not b: break
-        r += b
-    want = "%d %s" % (size, hashlib.sha256(data).hexdigest())
-    print(r.decode()); sys.exit(0 if r.decode() == want else 1)
-"#;
-
-fn run_until_exit(app: &mut App, mut children: Vec<Child>, timeout: Duration) -> Vec<bool> {
-    let start = Instant::now();
-    let mut done: Vec<Option<bool>> = vec![None; children.len()];
-    loop {
-        app.dp.run_until_idle();
-        for (c, d) in children.iter_mut().zip(done.iter_mut()) {
-            if d.is_none() {
-                if let Some(st) = c.try_wait().unwrap() {
-                    *d = Some(st.success());
-                }
-            }
-        }
-        if done.iter().all(Option::is_some) {
-            for _ in 0..100 {
-                app.dp.run_until_idle();
-            }
-            return done.into_iter().map(Option::unwrap).collect();
-        }
-        if start.elapsed() > timeout {
-            for c in &mut children {
-                let _ = c.kill();
-            }
-            panic!("timed out");
-        }
-        std::thread::sleep(Duration::from_micros(100));
-    }
 }
 
 fn live_app() -> App {
@@ -256,8 +80,8 @@ fn dpdk_af_packet_routes_ping_and_tcp_between_namespaces() {
     let id = std::process::id() % 100_000;
     let a = Netns::new("a");
     let b = Netns::new("b");
-    let va = Veth::new(&format!("d{id}a"), &a, "10.95.1.2/24", "10.95.1.1");
-    let vb = Veth::new(&format!("d{id}b"), &b, "10.95.2.2/24", "10.95.2.1");
+    let va = Veth::new(&format!("d{id}a"), &a, "10.95.1.2/24", "10.95.1.1", 1);
+    let vb = Veth::new(&format!("d{id}b"), &b, "10.95.2.2/24", "10.95.2.1", 1);
     let mut app = live_app();
     // (`create interface dpdk vdev` takes no vdev arguments yet: the CLI splits words at commas.)
     let ia = vdev_interface(
@@ -523,7 +347,7 @@ fn dpdk_startup_section_creates_its_interfaces() {
     }
     let id = std::process::id() % 100_000;
     let a = Netns::new("s");
-    let va = Veth::new(&format!("d{id}s"), &a, "10.97.1.2/24", "10.97.1.1");
+    let va = Veth::new(&format!("d{id}s"), &a, "10.97.1.2/24", "10.97.1.1", 1);
     let cfg = EalConfig {
         vdevs: vec![format!("net_af_packet30,iface={}", va.outer)],
         ..EalConfig::live_default()

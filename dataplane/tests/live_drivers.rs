@@ -3,43 +3,15 @@
 //! dataplane's address (ARP, then ICMP echo) with a raw socket from python3. Skipped (with a
 //! message) when not running as root.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{is_root, run_until_exit, Netns};
 
 use dataplane::App;
 use engine::Mode;
-
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("dpt-{}-{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .expect("ip netns add")
-            .success();
-        assert!(ok, "ip netns add {name}");
-        Netns(name)
-    }
-    fn exec(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(args);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// python3 pinging `dst` `count` times with a raw ICMP socket; exits 0 if every echo is answered.
 const PING: &str = r#"
@@ -72,26 +44,6 @@ print("replies", ok)
 sys.exit(0 if ok == count else 1)
 "#;
 
-/// Run the dataplane's main loop until the child exits (or a timeout).
-fn run_until_exit(app: &mut App, mut child: Child, timeout: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        app.dp.run_until_idle();
-        if let Some(st) = child.try_wait().unwrap() {
-            // Let the last frames out.
-            for _ in 0..100 {
-                app.dp.run_until_idle();
-            }
-            return st;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            panic!("timed out");
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
 #[test]
 fn tap_in_a_namespace_answers_ping() {
     if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
@@ -118,9 +70,9 @@ trace add virtio-input 10",
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let st = run_until_exit(&mut app, child, Duration::from_secs(20));
+    let st = run_until_exit(&mut app, vec![child], Duration::from_secs(20));
     let t = app.exec("show trace").unwrap();
-    assert!(st.success(), "ping failed; trace:\n{t}");
+    assert!(st[0], "ping failed; trace:\n{t}");
     assert!(
         t.contains("virtio-input") && t.contains("ICMP echo_request"),
         "{t}"
@@ -176,10 +128,10 @@ trace add af-packet-input 10"
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let st = run_until_exit(&mut app, child, Duration::from_secs(20));
+    let st = run_until_exit(&mut app, vec![child], Duration::from_secs(20));
     let t = app.exec("show trace").unwrap();
     let _ = Command::new("ip").args(["link", "del", &outer]).status();
-    assert!(st.success(), "ping failed; trace:\n{t}");
+    assert!(st[0], "ping failed; trace:\n{t}");
     assert!(
         t.contains("af-packet-input") && t.contains("af_packet: hw_if_index"),
         "{t}"
