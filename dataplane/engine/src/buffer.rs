@@ -15,6 +15,8 @@ pub const BUFFER_DATA_SIZE: usize = 2048;
 pub const BUFFER_TOTAL_SIZE: usize = BUFFER_PRE_DATA_SIZE + BUFFER_DATA_SIZE;
 /// The "no index" value for `u32` indices (VPP's `~0`).
 pub const INVALID_INDEX: u32 = u32::MAX;
+/// `sw_if_index[TX]` of a packet a BVI loopback hands to `l2-input` (VPP's `L2INPUT_BVI`).
+pub const L2INPUT_BVI: u32 = u32::MAX - 1;
 /// Default number of buffers per thread (VPP's `buffers-per-numa` default).
 pub const DEFAULT_BUFFERS: u32 = 16384;
 
@@ -122,6 +124,81 @@ impl BufferMeta {
         flow_hash: 0,
         opaque: [0; 4],
     };
+
+    // ---- L2 fields (VPP's `vnet_buffer(b)->l2`) ----
+    //
+    // As in VPP, the L2 fields share storage with the IP ones (`vnet_buffer_opaque_t` is a union):
+    // `feature_bitmap` is `adj_index[RX]`; `bd_index`, `l2_len` and `shg` are `adj_index[TX]`;
+    // `l2fib_sn` and `bd_age` are the low three bytes of `flow_hash`. A routed packet that went
+    // through a bridge domain therefore carries the L2 sequence numbers in its flow hash, which
+    // VPP's traces print after VXLAN encapsulation (`flow hash: 0x00000001`).
+
+    /// L2 feature bitmap (input or output features still to run).
+    #[inline(always)]
+    pub fn l2_feature_bitmap(&self) -> u32 {
+        self.adj_index[RX]
+    }
+
+    /// Set the L2 feature bitmap.
+    #[inline(always)]
+    pub fn set_l2_feature_bitmap(&mut self, bitmap: u32) {
+        self.adj_index[RX] = bitmap;
+    }
+
+    /// Bridge-domain index.
+    #[inline(always)]
+    pub fn l2_bd_index(&self) -> u16 {
+        self.adj_index[TX] as u16
+    }
+
+    /// Length of the L2 header (14, 18 or 22 with VLAN tags).
+    #[inline(always)]
+    pub fn l2_len(&self) -> u8 {
+        (self.adj_index[TX] >> 16) as u8
+    }
+
+    /// Split-horizon group of the input interface (0 for packets from a BVI).
+    #[inline(always)]
+    pub fn l2_shg(&self) -> u8 {
+        (self.adj_index[TX] >> 24) as u8
+    }
+
+    /// Set bridge-domain index, L2 header length and split-horizon group at once.
+    #[inline(always)]
+    pub fn set_l2_bd(&mut self, bd_index: u16, l2_len: u8, shg: u8) {
+        self.adj_index[TX] = bd_index as u32 | (l2_len as u32) << 16 | (shg as u32) << 24;
+    }
+
+    /// Set the split-horizon group only.
+    #[inline(always)]
+    pub fn set_l2_shg(&mut self, shg: u8) {
+        self.adj_index[TX] = (self.adj_index[TX] & 0x00ff_ffff) | (shg as u32) << 24;
+    }
+
+    /// Set the L2 header length only.
+    #[inline(always)]
+    pub fn set_l2_len(&mut self, l2_len: u8) {
+        self.adj_index[TX] = (self.adj_index[TX] & 0xff00_ffff) | (l2_len as u32) << 16;
+    }
+
+    /// L2 FIB sequence numbers (`swif` in the low byte, `bd` in the high byte).
+    #[inline(always)]
+    pub fn l2fib_sn(&self) -> u16 {
+        self.flow_hash as u16
+    }
+
+    /// MAC aging of the bridge domain (minutes, 0 = off).
+    #[inline(always)]
+    pub fn l2_bd_age(&self) -> u8 {
+        (self.flow_hash >> 16) as u8
+    }
+
+    /// Set the L2 FIB sequence numbers and the bridge domain's aging (the top byte of
+    /// `flow_hash` is left as it is, as in VPP).
+    #[inline(always)]
+    pub fn set_l2fib_sn(&mut self, sn: u16, bd_age: u8) {
+        self.flow_hash = (self.flow_hash & 0xff00_0000) | sn as u32 | (bd_age as u32) << 16;
+    }
 
     /// True when the packet is traced.
     #[inline]
@@ -344,6 +421,23 @@ impl BufferPool {
     pub fn alloc_one(&mut self) -> Option<BufferIndex> {
         let mut b = [0u32; 1];
         (self.alloc(&mut b) == 1).then_some(b[0])
+    }
+
+    /// A copy of a buffer (flooding and other replication): same metadata (but not traced) and the
+    /// same packet bytes at the same offset. None, counted as an allocation failure, when the pool
+    /// is empty.
+    pub fn copy_buffer(&mut self, bi: BufferIndex) -> Option<BufferIndex> {
+        let nb = self.alloc_one()?;
+        let mut m = self.meta[bi as usize];
+        m.flags &= !flags::TRACED;
+        m.trace_handle = INVALID_INDEX;
+        let (start, len) = Self::span(bi, &m);
+        let (nstart, _) = Self::span(nb, &m);
+        self.data
+            .bytes_mut()
+            .copy_within(start..start + len, nstart);
+        self.meta[nb as usize] = m;
+        Some(nb)
     }
 
     /// Return buffers to the pool.

@@ -471,6 +471,8 @@ fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
             DeviceClass::AfXdp => "af_xdp",
             DeviceClass::Dpdk => "dpdk",
             DeviceClass::Loopback => "loopback",
+            DeviceClass::Vxlan => "vxlan",
+            DeviceClass::Geneve => "geneve",
         };
         let _ = write!(
             s,
@@ -482,7 +484,15 @@ fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
             crate::interface::format_mac(&h.mac),
             class,
             h.dev_instance,
-            if dp.mode == Mode::Replay && h.class != DeviceClass::Local {
+            if dp.mode == Mode::Replay
+                && !matches!(
+                    h.class,
+                    DeviceClass::Local
+                        | DeviceClass::Loopback
+                        | DeviceClass::Vxlan
+                        | DeviceClass::Geneve
+                )
+            {
                 " (replay: pcap-backed)"
             } else {
                 ""
@@ -1023,9 +1033,14 @@ fn create_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
     };
     let name = format!("loop{instance}");
     let mac = mac.unwrap_or([0xde, 0xad, 0x00, 0x00, 0x00, instance as u8]);
-    let dev = device_handle(MemoryDevice::capturing());
     let sw = dp
-        .create_interface(&name, DeviceClass::Loopback, mac, instance, dev)
+        .create_interface_backed(
+            &name,
+            DeviceClass::Loopback,
+            mac,
+            instance,
+            crate::Backing::Loopback,
+        )
         .map_err(err)?;
     Ok(name_of(dp, sw))
 }

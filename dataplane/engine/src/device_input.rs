@@ -99,6 +99,7 @@ impl DeviceInput {
         ifc: &RxInterface,
         bufs: &[BufferIndex],
         up: bool,
+        l2_mode: bool,
     ) {
         let n = bufs.len();
         let mut nexts = [next::ETHERNET_INPUT; FRAME_SIZE];
@@ -122,8 +123,9 @@ impl DeviceInput {
             if !up {
                 cx.set_error(bi, errors::INTERFACE_DOWN);
                 nexts[k] = next::DROP;
-            } else if self.class == DeviceClass::Dpdk {
-                // VPP's DPDK driver classifies by ethertype itself and skips ethernet-input.
+            } else if self.class == DeviceClass::Dpdk && !l2_mode {
+                // VPP's DPDK driver classifies by ethertype itself and skips ethernet-input
+                // (not for bridged ports, whose frames go to l2-input through ethernet-input).
                 let data = cx.vm.buffers.data(bi);
                 let is_ip4 = data.len() >= 14 && data[12] == 0x08 && data[13] == 0x00;
                 if is_ip4 {
@@ -176,7 +178,13 @@ impl Node for DeviceInput {
     fn poll(&mut self, cx: &mut NodeCx<'_>) -> usize {
         let mut total = 0;
         for ifc in &self.interfaces {
-            let up = self.tables.read().is_up(ifc.sw_if_index);
+            let (up, l2_mode) = {
+                let im = self.tables.read();
+                (
+                    im.is_up(ifc.sw_if_index),
+                    im.sw(ifc.sw_if_index).is_some_and(|s| s.l2_mode),
+                )
+            };
             let mut bufs = [0 as BufferIndex; FRAME_SIZE];
             let now = cx.now_ns();
             let burst = ifc
@@ -194,7 +202,7 @@ impl Node for DeviceInput {
             if burst.n == 0 {
                 continue;
             }
-            self.dispatch_burst(cx, ifc, &bufs[..burst.n], up);
+            self.dispatch_burst(cx, ifc, &bufs[..burst.n], up, l2_mode);
             total += burst.n;
         }
         total

@@ -549,6 +549,12 @@ impl Graph {
         index
     }
 
+    /// Replace the node function of a registered node (a node whose state needs slot numbers
+    /// that exist only once it is registered).
+    pub fn replace_node(&mut self, index: NodeIndex, node: Box<dyn Node>) {
+        self.nodes[index as usize] = node;
+    }
+
     /// Index of node `name`, registering a counted-drop placeholder if it does not exist yet.
     pub fn node_index_or_placeholder(&mut self, name: &str) -> NodeIndex {
         if let Some(&i) = self.by_name.get(name) {
@@ -576,6 +582,27 @@ impl Graph {
             None => self.info[from as usize].nexts.push(to),
         }
         (self.info[from as usize].nexts.len() - 1) as u16
+    }
+
+    /// Point slot `slot` of `from` (and its siblings) at `to` (VPP's
+    /// `vlib_node_add_next_with_slot`: a loopback's tx node is rewired to `l2-input` when it
+    /// becomes a BVI). The slot must exist.
+    pub fn set_next(&mut self, from: NodeIndex, slot: u16, to: NodeIndex) {
+        let s = slot as usize;
+        match self.info[from as usize].sibling_group {
+            Some(g) => {
+                for info in self.info.iter_mut().filter(|i| i.sibling_group == Some(g)) {
+                    if s < info.nexts.len() {
+                        info.nexts[s] = to;
+                    }
+                }
+            }
+            None => {
+                if s < self.info[from as usize].nexts.len() {
+                    self.info[from as usize].nexts[s] = to;
+                }
+            }
+        }
     }
 
     /// Slot of node `to_name` in `from`'s next table (adding it; a placeholder if it does not exist yet).

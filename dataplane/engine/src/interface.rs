@@ -55,15 +55,23 @@ pub enum DeviceClass {
     AfXdp,
     /// DPDK port (`GigabitEthernetX/Y/Z`), input node `dpdk-input`.
     Dpdk,
-    /// Loopback (`loopN`), no input node.
+    /// Loopback (`loopN`), no input node: what it sends comes back in through `ethernet-input`
+    /// (or `l2-input` when it is a bridge domain's BVI).
     Loopback,
+    /// VXLAN tunnel (`vxlan_tunnelN`): no device, its output node is `vxlan4-encap`.
+    Vxlan,
+    /// Geneve tunnel (`geneve_tunnelN`): no device, its output node is `geneve4-encap`.
+    Geneve,
 }
 
 impl DeviceClass {
     /// Name of the driver's input node.
     pub fn input_node(self) -> Option<&'static str> {
         match self {
-            DeviceClass::Local | DeviceClass::Loopback => None,
+            DeviceClass::Local
+            | DeviceClass::Loopback
+            | DeviceClass::Vxlan
+            | DeviceClass::Geneve => None,
             DeviceClass::Pg => Some("pg-input"),
             DeviceClass::Tap => Some("virtio-input"),
             DeviceClass::AfPacket => Some("af-packet-input"),
@@ -90,6 +98,9 @@ pub struct SwInterface {
     pub fib_index: u32,
     /// The interface was deleted (indices are never reused).
     pub deleted: bool,
+    /// The interface is in L2 mode (bridged or cross-connected): its frames go to `l2-input`
+    /// instead of the IPv4 path (drivers that classify by ethertype themselves look at this).
+    pub l2_mode: bool,
 }
 
 /// A hardware interface.

@@ -23,6 +23,7 @@ pub mod graph;
 pub mod hash;
 pub mod interface;
 pub mod l2patch;
+pub mod loopback;
 pub mod mem;
 pub mod pcap;
 pub mod pg;
@@ -87,6 +88,19 @@ pub enum Mode {
     Replay,
     /// Real drivers (taps, AF_PACKET, AF_XDP, DPDK).
     Live,
+}
+
+/// What is behind an interface.
+pub enum Backing {
+    /// A device (driver or memory), with `<name>-output` and `<name>-tx` nodes.
+    Device(DeviceHandle),
+    /// A loopback: `<name>-output` and a `<name>-tx` that feeds the graph again.
+    Loopback,
+    /// A tunnel: no device and no nodes; `output_node` (the encap node) takes what is sent on it.
+    Tunnel {
+        /// The tunnel's encap node.
+        output_node: NodeIndex,
+    },
 }
 
 /// Creates the device behind a new interface in live mode (installed by driver crates).
@@ -223,6 +237,7 @@ impl Dataplane {
                 mtu: 0,
                 fib_index: 0,
                 deleted: false,
+                l2_mode: false,
             });
         }
         dp.graph.vm.if_counters_mut(0);
@@ -333,12 +348,27 @@ impl Dataplane {
         dev_instance: u32,
         device: DeviceHandle,
     ) -> Result<u32, String> {
+        self.create_interface_backed(name, class, mac, dev_instance, Backing::Device(device))
+    }
+
+    /// Create an interface with any backing: a device, a loopback (no device: its tx node feeds
+    /// the graph again) or a tunnel (no device and no nodes of its own: the tunnel's encap node
+    /// is its output node). Returns the sw_if_index.
+    pub fn create_interface_backed(
+        &mut self,
+        name: &str,
+        class: DeviceClass,
+        mac: [u8; 6],
+        dev_instance: u32,
+        backing: Backing,
+    ) -> Result<u32, String> {
         if self.interfaces.read().by_name(name).is_some() {
             return Err(format!("interface `{name}` already exists"));
         }
         let output_name = format!("{name}-output");
         let tx_name = format!("{name}-tx");
-        if self.graph.has_node(&output_name) || self.graph.has_node(&tx_name) {
+        let has_nodes = !matches!(backing, Backing::Tunnel { .. });
+        if has_nodes && (self.graph.has_node(&output_name) || self.graph.has_node(&tx_name)) {
             return Err(format!(
                 "interface `{name}` existed before and was deleted; choose another name"
             ));
@@ -347,29 +377,35 @@ impl Dataplane {
             let im = self.interfaces.read();
             (im.sw.len() as u32, im.hw.len() as u32)
         };
-        let device_for_table = device.clone();
-        let tx_node = self.graph.register(
-            NodeRegistration::new(tx_name, NodeKind::Output),
-            Box::new(InterfaceTx {
-                sw_if_index,
-                device: device.clone(),
-                formatter: self.tx_formatters.get(&class).copied(),
-                header_format: self.header_format,
-                interfaces: self.interfaces.clone(),
-                queue: 0,
-            }),
-        );
-        let output_node = self.graph.register(
-            NodeRegistration::new(output_name.clone(), NodeKind::Output)
-                .errors(output_errors::STRINGS),
-            Box::new(InterfaceOutput {
-                sw_if_index,
-                interfaces: self.interfaces.clone(),
-                header_format: self.header_format,
-            }),
-        );
-        self.graph.add_next(output_node, tx_node);
-        self.graph.add_next(output_node, graph::ERROR_DROP_NODE);
+        let (output_node, tx_node, device) = match backing {
+            Backing::Device(device) => {
+                let tx_node = self.graph.register(
+                    NodeRegistration::new(tx_name, NodeKind::Output),
+                    Box::new(InterfaceTx {
+                        sw_if_index,
+                        device: device.clone(),
+                        formatter: self.tx_formatters.get(&class).copied(),
+                        header_format: self.header_format,
+                        interfaces: self.interfaces.clone(),
+                        queue: 0,
+                    }),
+                );
+                let output_node = self.register_output_node(&output_name, sw_if_index, tx_node);
+                (output_node, tx_node, Some(device))
+            }
+            Backing::Loopback => {
+                let tx_node = self.graph.register(
+                    loopback::registration(name),
+                    Box::new(loopback::LoopbackTx {
+                        sw_if_index,
+                        bvi: false,
+                    }),
+                );
+                let output_node = self.register_output_node(&output_name, sw_if_index, tx_node);
+                (output_node, tx_node, None)
+            }
+            Backing::Tunnel { output_node } => (output_node, buffer::INVALID_INDEX, None),
+        };
         if let Some(io) = self.graph.node_index("interface-output") {
             let slot = self.graph.add_next(io, output_node);
             if let Some(n) = self
@@ -386,7 +422,7 @@ impl Dataplane {
             Some(n) => self.graph.node_index(n).unwrap_or(buffer::INVALID_INDEX),
             None => buffer::INVALID_INDEX,
         };
-        if class != DeviceClass::Pg {
+        if let (Some(device), true) = (&device, class != DeviceClass::Pg) {
             if let Some(inp) = class
                 .input_node()
                 .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
@@ -394,7 +430,7 @@ impl Dataplane {
                 inp.interfaces.push(device_input::RxInterface {
                     hw_if_index,
                     sw_if_index,
-                    device,
+                    device: device.clone(),
                     name: name.to_string(),
                 });
             }
@@ -421,18 +457,39 @@ impl Dataplane {
                 mtu: 9000,
                 fib_index: 0,
                 deleted: false,
+                l2_mode: false,
             });
         }
         self.graph.vm.if_counters_mut(sw_if_index);
         if self.devices.len() <= sw_if_index as usize {
             self.devices.resize(sw_if_index as usize + 1, None);
         }
-        self.devices[sw_if_index as usize] = Some(device_for_table);
+        self.devices[sw_if_index as usize] = device;
         let hooks = self.on_interface_created.clone();
         for h in hooks {
             h(self, sw_if_index);
         }
         Ok(sw_if_index)
+    }
+
+    /// `<name>-output`, leading to `tx_node` (slot 0) or error-drop (slot 1).
+    fn register_output_node(
+        &mut self,
+        output_name: &str,
+        sw_if_index: u32,
+        tx_node: NodeIndex,
+    ) -> NodeIndex {
+        let output_node = self.graph.register(
+            NodeRegistration::new(output_name, NodeKind::Output).errors(output_errors::STRINGS),
+            Box::new(InterfaceOutput {
+                sw_if_index,
+                interfaces: self.interfaces.clone(),
+                header_format: self.header_format,
+            }),
+        );
+        self.graph.add_next(output_node, tx_node);
+        self.graph.add_next(output_node, graph::ERROR_DROP_NODE);
+        output_node
     }
 
     /// Delete an interface: its device stops being polled and is shut down; its index is not reused
