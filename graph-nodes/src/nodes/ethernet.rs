@@ -19,8 +19,10 @@ pub mod next {
     pub const IP4_INPUT: u16 = 1;
     /// arp-input
     pub const ARP_INPUT: u16 = 2;
+    /// l2-input (interfaces in L2 mode)
+    pub const L2_INPUT: u16 = 3;
     /// Names.
-    pub const NAMES: &[&str] = &["error-drop", "ip4-input", "arp-input"];
+    pub const NAMES: &[&str] = &["error-drop", "ip4-input", "arp-input", "l2-input"];
 }
 
 /// Error codes (VPP's first, then ours).
@@ -68,6 +70,7 @@ impl Node for EthernetInput {
         let mut cached_sw = u32::MAX;
         let mut cached_mac = 0u64;
         let mut cached_up = false;
+        let mut cached_l2 = false;
         let mut traced = [0u8; 32];
         let tracing = cx.tracing();
         let ebase = cx.error_index(0);
@@ -78,6 +81,7 @@ impl Node for EthernetInput {
                 let im = self.interfaces.read();
                 cached_mac = mac_key(&im.mac(rx));
                 cached_up = im.sw(rx).is_some_and(|s| s.admin_up && !s.deleted);
+                cached_l2 = im.sw(rx).is_some_and(|s| s.l2_mode);
                 cached_sw = rx;
             }
             let traced_len = if tracing && m.is_traced() {
@@ -87,9 +91,18 @@ impl Node for EthernetInput {
             } else {
                 usize::MAX
             };
-            let (err, nx, hdr) = classify(d, cached_mac, cached_up);
+            let (err, nx, hdr) = if cached_l2 {
+                classify_l2(d, cached_up)
+            } else {
+                classify(d, cached_mac, cached_up)
+            };
             if err != errors::NONE {
                 m.error = ebase + err;
+            } else if nx == next::L2_INPUT {
+                // Bridged: the frame keeps its L2 header.
+                m.l2_hdr_offset = m.current_data();
+                m.flags |= flags::L2_HDR_OFFSET_VALID;
+                m.set_l2_len(hdr as u8);
             } else {
                 m.l2_hdr_offset = m.current_data();
                 m.l3_hdr_offset = m.current_data() + hdr as i16;
@@ -142,6 +155,23 @@ fn classify(d: &[u8], ours: u64, up: bool) -> (u32, u16, usize) {
         ethertype::ARP => (errors::NONE, next::ARP_INPUT, 14),
         _ => (errors::UNKNOWN_TYPE, next::DROP, 0),
     }
+}
+
+/// Classify a frame of an interface in L2 mode: everything goes to `l2-input` (VLAN tags
+/// included, no MAC check); the header length is the L2 one.
+#[inline(always)]
+fn classify_l2(d: &[u8], up: bool) -> (u32, u16, usize) {
+    if d.len() < 14 {
+        return (errors::RUNT, next::DROP, 0);
+    }
+    if !up {
+        return (errors::DOWN, next::DROP, 0);
+    }
+    (
+        errors::NONE,
+        next::L2_INPUT,
+        engine::loopback::l2_header_len(d) as usize,
+    )
 }
 
 #[cfg(test)]
