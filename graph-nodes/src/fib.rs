@@ -206,6 +206,12 @@ pub enum PathKind {
     Drop,
     /// Send ICMP host unreachable.
     Unreachable,
+    /// Forward as the best other route covering `nh` does (a tunnel's tracked endpoint, VPP's
+    /// `FIB_SOURCE_RR` entries): through a connected subnet, the neighbour `nh` itself.
+    Track {
+        /// The tracked address.
+        nh: Ipv4Addr,
+    },
 }
 
 /// A path with its weight.
@@ -888,7 +894,7 @@ impl Ip4Main {
                 }
             }
         }
-        if let PathKind::Recursive { nh } = path.kind {
+        if let PathKind::Recursive { nh } | PathKind::Track { nh } = path.kind {
             let deps = self.recursive_deps.entry((fib, nh)).or_default();
             if !deps.contains(&e) {
                 deps.push(e);
@@ -960,7 +966,7 @@ impl Ip4Main {
             )));
         }
         for p in removed {
-            if let PathKind::Recursive { nh } = p.kind {
+            if let PathKind::Recursive { nh } | PathKind::Track { nh } = p.kind {
                 if let Some(d) = self.recursive_deps.get_mut(&(fib, nh)) {
                     d.retain(|&x| x != e);
                 }
@@ -1052,6 +1058,7 @@ impl Ip4Main {
                     index: self.nbr_adj(sw_if_index, nh),
                 },
                 PathKind::Recursive { nh } => self.resolve_recursive(fib, nh, e),
+                PathKind::Track { nh } => self.resolve_track(fib, nh, e),
             };
             dpos.push((d, p.weight));
         }
@@ -1124,6 +1131,69 @@ impl Ip4Main {
             kind: DpoKind::LoadBalance,
             index: en.lb,
         }
+    }
+
+    fn resolve_track(&mut self, fib: u32, nh: Ipv4Addr, from: u32) -> Dpo {
+        let Some(cover) = self.best_entry_excluding(fib, u32::from(nh), from) else {
+            return Dpo::DROP;
+        };
+        let en = self.entries.items[cover as usize]
+            .clone()
+            .expect("live entry");
+        let Some((_, paths)) = en.best() else {
+            return Dpo::DROP;
+        };
+        match paths.first().map(|p| p.kind) {
+            Some(PathKind::Attached { sw_if_index }) => Dpo {
+                kind: DpoKind::Adjacency,
+                index: self.nbr_adj(sw_if_index, nh),
+            },
+            _ if en.len == 0 && paths.iter().all(|p| p.kind == PathKind::Drop) => Dpo::DROP,
+            _ => Dpo {
+                kind: DpoKind::LoadBalance,
+                index: en.lb,
+            },
+        }
+    }
+
+    /// Track `addr/32` for a tunnel (VPP's `fib_entry_track`): the entry exists while tracked and
+    /// forwards as its best source says (a neighbour's host route, or like its cover). Returns
+    /// the entry index and its load-balance, whose index stays the same for the entry's life.
+    pub fn track(&mut self, fib: u32, addr: Ipv4Addr) -> Result<(u32, u32), FibError> {
+        let e = self.add_path(
+            fib,
+            addr,
+            32,
+            Source::RecursiveResolution,
+            Path::new(PathKind::Track { nh: addr }),
+        )?;
+        let lb = self.entries.items[e as usize].as_ref().expect("live").lb;
+        Ok((e, lb))
+    }
+
+    /// Stop tracking `addr/32`.
+    pub fn untrack(&mut self, fib: u32, addr: Ipv4Addr) {
+        let _ = self.del_path(
+            fib,
+            addr,
+            32,
+            Source::RecursiveResolution,
+            PathKind::Track { nh: addr },
+        );
+    }
+
+    /// The interface a load-balance sends out of (its first bucket, through recursive
+    /// load-balances), if it ends in an adjacency.
+    pub fn lb_egress(&self, lb: u32) -> Option<u32> {
+        let mut d = self.lbs.items.get(lb as usize)?.first;
+        for _ in 0..8 {
+            match d.kind {
+                DpoKind::Adjacency => return self.adj(d.index).map(|a| a.sw_if_index),
+                DpoKind::LoadBalance => d = self.lbs.items.get(d.index as usize)?.first,
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// An entry was created or deleted: entries whose recursive next hop it covers re-resolve.
@@ -1344,6 +1414,28 @@ pub fn ip4_flow_hash(ip: &[u8]) -> u32 {
         (0, 0)
     };
     let (mut a, mut b, mut c) = (src, dst ^ proto, (dport << 16) | sport);
+    mix(&mut a, &mut b, &mut c);
+    finalize(&mut a, &mut b, &mut c);
+    c
+}
+
+/// VPP's `vnet_l2_compute_flow_hash` over an Ethernet frame of header length `l2_len`: the IPv4
+/// flow hash of an IPv4 payload, else the hash of the MACs' last four bytes and the ethertype.
+/// VXLAN uses it as the outer UDP source port.
+#[inline]
+pub fn l2_flow_hash(frame: &[u8], l2_len: usize) -> u32 {
+    if frame.len() < l2_len || l2_len < 14 {
+        return 0;
+    }
+    let ethertype = u16::from_be_bytes([frame[l2_len - 2], frame[l2_len - 1]]);
+    if ethertype == 0x0800 {
+        return ip4_flow_hash(&frame[l2_len..]);
+    }
+    let (mut a, mut b, mut c) = (
+        u32::from_le_bytes([frame[2], frame[3], frame[4], frame[5]]),
+        u32::from_le_bytes([frame[8], frame[9], frame[10], frame[11]]),
+        ethertype as u32,
+    );
     mix(&mut a, &mut b, &mut c);
     finalize(&mut a, &mut b, &mut c);
     c

@@ -5,8 +5,10 @@
 pub mod commands;
 pub mod fib;
 pub mod format;
+pub mod l2;
 pub mod mtrie;
 pub mod nodes;
+pub mod tunnel;
 pub mod wire;
 
 use std::sync::Arc;
@@ -102,6 +104,8 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         a.next().expect("ip4-glean"),
         Box::new(arp::Ip4ArpRequest::new(h.clone(), true)),
     );
+    init_l2(dp);
+    init_tunnels(dp, &h);
     dp.set_header_format(format::format_ethernet_header_with_length);
     dp.on_interface_created.push(on_interface_created);
     dp.on_mac_changed.push(on_mac_changed);
@@ -119,6 +123,122 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         on_interface_created(dp, sw);
     }
     commands::register(reg);
+    l2::commands::register(reg);
+    tunnel::commands::register(reg);
+}
+
+/// Register the VXLAN and Geneve nodes and the tunnel table.
+fn init_tunnels(dp: &mut Dataplane, h: &Ip4Handle) {
+    use tunnel::nodes::{registrations, TunnelEncap, TunnelInput};
+    let cfg: tunnel::SharedTunnels = Arc::new(arc_swap::ArcSwap::from_pointee(
+        tunnel::TunnelConfig::default(),
+    ));
+    for kind in [tunnel::Kind::Vxlan, tunnel::Kind::Geneve] {
+        let [enc, dec] = registrations(kind);
+        dp.graph.register(
+            enc,
+            Box::new(TunnelEncap {
+                kind,
+                cfg: cfg.clone(),
+                fib: h.fib.clone(),
+                interfaces: h.interfaces.clone(),
+            }),
+        );
+        dp.graph.register(
+            dec,
+            Box::new(TunnelInput {
+                kind,
+                cfg: cfg.clone(),
+                fib: h.fib.clone(),
+                interfaces: h.interfaces.clone(),
+            }),
+        );
+    }
+    dp.insert_ext(tunnel::TunnelMain { cfg });
+}
+
+/// Register the L2 nodes and state; each feature-bitmap node gets its feature slots in VPP's
+/// order (the slot numbers traces print).
+fn init_l2(dp: &mut Dataplane) {
+    use l2::nodes::*;
+    let m = l2::L2Main::new();
+    let mut regs = registrations().into_iter();
+    let mut reg = |g: &mut engine::graph::Graph, node: Box<dyn engine::graph::Node>| {
+        g.register(regs.next().expect("one registration per L2 node"), node)
+    };
+    let g = &mut dp.graph;
+    let nofeat = [0u16; 32];
+    let input = reg(
+        g,
+        Box::new(L2Input {
+            cfg: m.cfg.clone(),
+            feat: nofeat,
+        }),
+    );
+    let classify = reg(
+        g,
+        Box::new(L2Classify {
+            cfg: m.cfg.clone(),
+            output: false,
+            feat: nofeat,
+        }),
+    );
+    let learn = reg(
+        g,
+        Box::new(L2Learn {
+            cfg: m.cfg.clone(),
+            fib: m.fib.clone(),
+            feat: nofeat,
+        }),
+    );
+    reg(
+        g,
+        Box::new(L2Fwd {
+            cfg: m.cfg.clone(),
+            fib: m.fib.clone(),
+        }),
+    );
+    reg(g, Box::new(L2Flood { cfg: m.cfg.clone() }));
+    let output = reg(
+        g,
+        Box::new(L2Output {
+            cfg: m.cfg.clone(),
+            feat: nofeat,
+        }),
+    );
+    let out_classify = reg(
+        g,
+        Box::new(L2Classify {
+            cfg: m.cfg.clone(),
+            output: true,
+            feat: nofeat,
+        }),
+    );
+    let arp_term = reg(
+        g,
+        Box::new(ArpTerm {
+            cfg: m.cfg.clone(),
+            feat: nofeat,
+        }),
+    );
+    reg(g, Box::new(FeatureBitmapDrop));
+    let f = l2::init_feature_nexts(g, input, &l2::feat::NODES);
+    g.node_mut::<L2Input>(input).expect("l2-input").feat = f;
+    let f = l2::init_feature_nexts(g, classify, &l2::feat::NODES);
+    g.node_mut::<L2Classify>(classify)
+        .expect("l2-input-classify")
+        .feat = f;
+    let f = l2::init_feature_nexts(g, learn, &l2::feat::NODES);
+    g.node_mut::<L2Learn>(learn).expect("l2-learn").feat = f;
+    let f = l2::init_feature_nexts(g, output, &l2::out_feat::NODES);
+    g.node_mut::<L2Output>(output).expect("l2-output").feat = f;
+    let f = l2::init_feature_nexts(g, out_classify, &l2::out_feat::NODES);
+    g.node_mut::<L2Classify>(out_classify)
+        .expect("l2-output-classify")
+        .feat = f;
+    let f = l2::init_feature_nexts(g, arp_term, &l2::feat::NODES);
+    g.node_mut::<ArpTerm>(arp_term).expect("arp-term-l2bd").feat = f;
+    dp.insert_ext(m);
 }
 
 /// The IPv4 state of a dataplane.
@@ -148,8 +268,10 @@ fn on_interface_created(dp: &mut Dataplane, sw: u32) {
     }
 }
 
-/// An interface goes: its addresses (connected and local routes) and neighbours leave the FIB.
+/// An interface goes: it leaves its bridge domain; its addresses (connected and local routes)
+/// and neighbours leave the FIB.
 fn on_interface_deleted(dp: &mut Dataplane, sw: u32) {
+    l2::commands::make_l3(dp, sw);
     let h = ip4(dp).clone();
     let mut fib = h.fib.write();
     let addrs = fib.if_addrs.get(sw as usize).cloned().unwrap_or_default();
@@ -171,4 +293,16 @@ fn on_interface_deleted(dp: &mut Dataplane, sw: u32) {
 fn on_mac_changed(dp: &mut Dataplane, sw: u32) {
     let mac = dp.interfaces.read().mac(sw);
     ip4(dp).fib.write().set_interface_mac(sw, mac);
+    // A BVI's MAC is in its bridge domain's FIB and checked by l2_to_bvi.
+    let l = l2::l2(dp).clone();
+    let ic = l.cfg.load().input(sw);
+    if ic.bvi && ic.bvi_mac != mac {
+        if let Some(r) = l.fib.remove(l2::fib::key(&ic.bvi_mac, ic.bd_index)) {
+            let _ = l.fib.insert(l2::fib::key(&mac, ic.bd_index), r);
+        }
+        let _ = l.update(|c| {
+            c.input_mut(sw).bvi_mac = mac;
+            Ok(())
+        });
+    }
 }

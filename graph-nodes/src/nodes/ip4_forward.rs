@@ -169,8 +169,15 @@ impl Node for Ip4LoadBalance {
                 let d = cx.vm.buffers.data(bi);
                 let c = d.len().min(60);
                 tmp[..c].copy_from_slice(&d[..c]);
+                // VPP's ip4_forward_next_trace prints sw_if_index[TX] when it is set (a tunnel
+                // after encapsulation), else the receive interface's table.
+                let table = if m.sw_if_index[TX] != INVALID_INDEX {
+                    m.sw_if_index[TX]
+                } else {
+                    m.fib_index
+                };
                 if let Some(r) = cx.trace(bi) {
-                    record_lookup(r, m.fib_index, m.adj_index[TX], m.flow_hash, &tmp[..c]);
+                    record_lookup(r, table, m.adj_index[TX], m.flow_hash, &tmp[..c]);
                 }
             }
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);

@@ -25,10 +25,12 @@ use core::ops::{Range, RangeFrom};
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod geneve;
 pub mod icmp;
 pub mod ipv4;
 pub mod tcp;
 pub mod udp;
+pub mod vxlan;
 
 /// The single, opaque error of the wire views: the buffer is too short or a
 /// length field is inconsistent.

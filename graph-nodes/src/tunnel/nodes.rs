@@ -1,0 +1,435 @@
+//! `vxlan4-encap`, `vxlan4-input`, `geneve4-encap`, `geneve4-input`.
+
+use engine::buffer::{flags, BufferIndex, INVALID_INDEX, RX, TX};
+use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
+use engine::interface::SharedInterfaces;
+use engine::loopback::l2_header_len;
+use engine::trace::TraceRecord;
+
+use crate::fib::l2_flow_hash;
+use crate::nodes::ip4_input::set_icmp_error;
+use crate::nodes::SharedFib;
+use crate::tunnel::{decap_next, Kind, SharedTunnels, ENCAP_LEN};
+use crate::wire::checksum::IpCsum;
+use crate::wire::{geneve, ipv4, vxlan};
+
+/// Registrations of the encap and decap nodes of a kind.
+pub fn registrations(kind: Kind) -> [NodeRegistration; 2] {
+    [
+        NodeRegistration::new(kind.encap_node(), NodeKind::Internal)
+            .nexts(encap_next::NAMES)
+            .errors(encap_errors::STRINGS),
+        NodeRegistration::new(kind.input_node(), NodeKind::Internal)
+            .nexts(decap_next::NAMES)
+            .errors(match kind {
+                Kind::Vxlan => decap_errors::VXLAN_STRINGS,
+                Kind::Geneve => decap_errors::GENEVE_STRINGS,
+            }),
+    ]
+}
+
+/// Slots of the encap nodes.
+pub mod encap_next {
+    /// error-drop
+    pub const DROP: u16 = 0;
+    /// ip4-load-balance (the tracked remote endpoint's load-balance)
+    pub const LOAD_BALANCE: u16 = 1;
+    /// ip4-icmp-error (fragmentation needed)
+    pub const ICMP_ERROR: u16 = 2;
+    /// Names.
+    pub const NAMES: &[&str] = &["error-drop", "ip4-load-balance", "ip4-icmp-error"];
+}
+
+/// Errors of the encap nodes.
+pub mod encap_errors {
+    /// good packets encapsulated
+    pub const ENCAPSULATED: u32 = 0;
+    /// no tunnel on the transmit interface
+    pub const NO_TUNNEL: u32 = 1;
+    /// tunnel interface is down
+    pub const DOWN: u32 = 2;
+    /// no headroom for the outer headers
+    pub const NO_HEADROOM: u32 = 3;
+    /// too big for the uplink after encapsulation, ICMP fragmentation-needed sent
+    pub const TOO_BIG_ICMP: u32 = 4;
+    /// too big for the uplink after encapsulation (no DF: dropped)
+    pub const TOO_BIG: u32 = 5;
+    /// inner frame shorter than an ethernet header
+    pub const RUNT: u32 = 6;
+    /// Strings.
+    pub const STRINGS: &[&str] = &[
+        "good packets encapsulated",
+        "no tunnel on the transmit interface",
+        "tunnel interface is down",
+        "no headroom for the outer headers",
+        "too big for the uplink after encapsulation, ICMP fragmentation-needed sent",
+        "too big for the uplink after encapsulation (no DF: dropped)",
+        "inner frame shorter than an ethernet header",
+    ];
+}
+
+/// Errors of the decap nodes (VPP's, then ours).
+pub mod decap_errors {
+    /// good packets decapsulated
+    pub const DECAPSULATED: u32 = 0;
+    /// no such tunnel packets
+    pub const NO_SUCH_TUNNEL: u32 = 1;
+    /// packets with bad flags field in the header
+    pub const BAD_FLAGS: u32 = 2;
+    /// packets with invalid options length (Geneve)
+    pub const BAD_LENGTH: u32 = 3;
+    /// packets too short for the tunnel header
+    pub const TOO_SHORT: u32 = 4;
+    /// inner frame shorter than an ethernet header
+    pub const INNER_RUNT: u32 = 5;
+    /// payload protocol not supported (Geneve)
+    pub const BAD_PROTOCOL: u32 = 6;
+    /// tunnel interface is down
+    pub const DOWN: u32 = 7;
+    /// VXLAN strings.
+    pub const VXLAN_STRINGS: &[&str] = &[
+        "good packets decapsulated",
+        "no such tunnel packets",
+        "packets with bad flags field in vxlan header",
+        "packets with invalid options length",
+        "packets too short for a vxlan header",
+        "inner frame shorter than an ethernet header",
+        "payload protocol not supported",
+        "tunnel interface is down",
+    ];
+    /// Geneve strings.
+    pub const GENEVE_STRINGS: &[&str] = &[
+        "good packets decapsulated",
+        "no such tunnel packets",
+        "packets with bad flags field in geneve header",
+        "packets with invalid options length",
+        "packets too short for a geneve header",
+        "inner frame shorter than an ethernet header",
+        "payload protocol not supported",
+        "tunnel interface is down",
+    ];
+}
+
+/// The encap node of a kind.
+pub struct TunnelEncap {
+    /// Protocol.
+    pub kind: Kind,
+    /// Tunnels.
+    pub cfg: SharedTunnels,
+    /// FIB (egress interface of the outer packet, for the MTU check).
+    pub fib: SharedFib,
+    /// Interface tables (admin state, MTU).
+    pub interfaces: SharedInterfaces,
+}
+
+/// Outer UDP source port for Geneve: stable per inner flow, in the ephemeral range (49152 and
+/// up), as kernels and OVS pick it.
+#[inline(always)]
+fn geneve_sport(hash: u32) -> [u8; 2] {
+    let h = hash ^ (hash >> 16);
+    (0xc000 | (h as u16 & 0x3fff)).to_be_bytes()
+}
+
+impl Node for TunnelEncap {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let c = self.cfg.load();
+        let mut nexts = [encap_next::DROP; FRAME_SIZE];
+        let ebase = cx.error_index(0);
+        let tracing = cx.tracing();
+        // Per tunnel: (sw_if_index, pool index, up, largest inner frame the uplink takes).
+        let mut last = (u32::MAX, 0u32, false, usize::MAX);
+        let mut stats = (u32::MAX, 0u64, 0u64);
+        let mut n_ok = 0u64;
+        for (k, &bi) in frame.iter().enumerate() {
+            let sw = cx.vm.buffers.meta(bi).sw_if_index[TX];
+            if sw != last.0 {
+                let Some(t) = c.by_sw_if_index(sw).filter(|t| t.kind == self.kind) else {
+                    cx.set_error(bi, encap_errors::NO_TUNNEL);
+                    continue;
+                };
+                let im = self.interfaces.read();
+                let up = im.is_up(sw);
+                let egress = self.fib.read().lb_egress(t.encap_lb);
+                let mtu = egress
+                    .and_then(|e| im.sw(e))
+                    .map_or(usize::MAX, |s| (s.mtu as usize).saturating_sub(ENCAP_LEN));
+                last = (sw, t.index, up, mtu);
+            }
+            let Some(t) = c.get(self.kind, last.1) else {
+                cx.set_error(bi, encap_errors::NO_TUNNEL);
+                continue;
+            };
+            if !last.2 {
+                cx.set_error(bi, encap_errors::DOWN);
+                continue;
+            }
+            let len = cx.vm.buffers.meta(bi).current_length() as usize;
+            if len < 14 {
+                cx.set_error(bi, encap_errors::RUNT);
+                continue;
+            }
+            if len > last.3 {
+                // The outer packet would not fit the uplink (its DF is clear, but we do not
+                // fragment): tell the sender if it asked not to be fragmented.
+                let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+                let l2 = l2_header_len(d) as usize;
+                let df = d.get(l2 - 2..l2) == Some(&[0x08, 0x00][..])
+                    && ipv4::Packet::new_checked(&d[l2..]).is_ok_and(|ip| ip.dont_frag());
+                if df && m.strip(l2 as u16) {
+                    set_icmp_error(m, 3, 4, (last.3 - l2) as u32);
+                    m.sw_if_index[TX] = INVALID_INDEX;
+                    m.error = ebase + encap_errors::TOO_BIG_ICMP;
+                    nexts[k] = encap_next::ICMP_ERROR;
+                } else {
+                    m.error = ebase + encap_errors::TOO_BIG;
+                }
+                continue;
+            }
+            let Some((m, d)) = cx.vm.buffers.push_header(bi, ENCAP_LEN as u16) else {
+                cx.set_error(bi, encap_errors::NO_HEADROOM);
+                continue;
+            };
+            let inner = &d[ENCAP_LEN..];
+            let hash = l2_flow_hash(inner, l2_header_len(inner) as usize);
+            let (hdr, _) = d.split_at_mut(ENCAP_LEN);
+            hdr.copy_from_slice(&t.rewrite);
+            let total = (len + ENCAP_LEN) as u16;
+            // The template's checksum is for length 0: add the length (VPP's ip_csum_update).
+            let csum = IpCsum::from_field(u16::from_be_bytes([hdr[10], hdr[11]]))
+                .update_u16(0, total)
+                .fold();
+            hdr[2..4].copy_from_slice(&total.to_be_bytes());
+            hdr[10..12].copy_from_slice(&csum.to_be_bytes());
+            hdr[24..26].copy_from_slice(&(total - 20).to_be_bytes());
+            let sport = match self.kind {
+                // VPP stores the low 16 bits of the hash without byte swap.
+                Kind::Vxlan => [hash as u8, (hash >> 8) as u8],
+                Kind::Geneve => geneve_sport(hash),
+            };
+            hdr[20..22].copy_from_slice(&sport);
+            m.adj_index[TX] = t.encap_lb;
+            m.l3_hdr_offset = m.current_data();
+            m.l4_hdr_offset = m.current_data() + 20;
+            m.flags |= flags::L3_HDR_OFFSET_VALID | flags::L4_HDR_OFFSET_VALID;
+            m.flags &= !(flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT);
+            nexts[k] = encap_next::LOAD_BALANCE;
+            n_ok += 1;
+            if stats.0 != sw {
+                if stats.0 != u32::MAX {
+                    let s = cx.vm.if_counters_mut(stats.0);
+                    s.tx_packets += stats.1;
+                    s.tx_bytes += stats.2;
+                }
+                stats = (sw, 0, 0);
+            }
+            stats.1 += 1;
+            stats.2 += total as u64;
+            if tracing && cx.vm.buffers.meta(bi).is_traced() {
+                let (index, vni) = (t.index, t.vni);
+                if let Some(r) = cx.trace(bi) {
+                    r.u[0] = index as u64;
+                    r.u[1] = vni as u64;
+                }
+            }
+        }
+        if stats.0 != u32::MAX {
+            let s = cx.vm.if_counters_mut(stats.0);
+            s.tx_packets += stats.1;
+            s.tx_bytes += stats.2;
+        }
+        cx.count_error(encap_errors::ENCAPSULATED, n_ok);
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        s.push_str(&format!(
+            "{} encap to {}{} vni {}",
+            self.kind.trace_name(),
+            self.kind.prefix(),
+            rec.u[0],
+            rec.u[1]
+        ));
+    }
+}
+
+/// The decap node of a kind. The buffer arrives at the tunnel header (`ip4-udp-lookup` strips
+/// the outer IPv4 and UDP headers).
+pub struct TunnelInput {
+    /// Protocol.
+    pub kind: Kind,
+    /// Tunnels.
+    pub cfg: SharedTunnels,
+    /// FIB (the receive interface's table must be the tunnel's encap table).
+    pub fib: SharedFib,
+    /// Interface tables.
+    pub interfaces: SharedInterfaces,
+}
+
+/// (tunnel header length, VNI, payload protocol) of a tunnel header, or the decap error.
+#[inline]
+fn parse_header(kind: Kind, d: &[u8]) -> Result<(usize, u32, u16), (u32, u32)> {
+    use decap_errors as e;
+    match kind {
+        Kind::Vxlan => {
+            let v = vxlan::Packet::new_checked(d).map_err(|_| (e::TOO_SHORT, 0))?;
+            if v.flags() & vxlan::FLAG_I == 0 {
+                return Err((e::BAD_FLAGS, v.vni()));
+            }
+            Ok((vxlan::HEADER_LEN, v.vni(), geneve::PROTO_TEB))
+        }
+        Kind::Geneve => {
+            let g = geneve::Packet::new_unchecked(d);
+            if g.options_too_long() {
+                return Err((e::BAD_LENGTH, 0));
+            }
+            let g = geneve::Packet::new_checked(d).map_err(|_| (e::TOO_SHORT, 0))?;
+            // Version 0 only; critical options we cannot understand mean drop (RFC 8926).
+            if g.version() != 0 || g.flags() & geneve::FLAG_CRITICAL != 0 {
+                return Err((e::BAD_FLAGS, g.vni()));
+            }
+            Ok((g.header_len(), g.vni(), g.protocol()))
+        }
+    }
+}
+
+impl Node for TunnelInput {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        use decap_errors as e;
+        let c = self.cfg.load();
+        let mut nexts = [decap_next::DROP; FRAME_SIZE];
+        let tracing = cx.tracing();
+        let fib = self.fib.read();
+        let im = self.interfaces.read();
+        let mut n_ok = 0u64;
+        let mut last_sw = (u32::MAX, false);
+        for (k, &bi) in frame.iter().enumerate() {
+            let m = *cx.vm.buffers.meta(bi);
+            // The outer source: from the IPv4 header in front of the UDP one.
+            let outer_src = if m.flags & flags::L3_HDR_OFFSET_VALID != 0 {
+                let raw = cx.vm.buffers.raw_from(bi, m.l3_hdr_offset);
+                raw.get(12..16)
+                    .map(|a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]))
+            } else {
+                None
+            };
+            let d = cx.vm.buffers.data(bi);
+            let mut error = e::DECAPSULATED;
+            let mut vni = 0u32;
+            let mut index = u32::MAX;
+            let mut next = decap_next::DROP;
+            match (parse_header(self.kind, d), outer_src) {
+                (Err((err, v)), _) => {
+                    error = err;
+                    vni = v;
+                }
+                (Ok(_), None) => error = e::TOO_SHORT,
+                (Ok((hlen, v, proto)), Some(src)) => {
+                    vni = v;
+                    let fib_index = if m.sw_if_index[TX] != INVALID_INDEX {
+                        m.sw_if_index[TX]
+                    } else {
+                        fib.interface_fib(m.sw_if_index[RX])
+                    };
+                    match c
+                        .lookup(self.kind, src, vni)
+                        .filter(|t| t.encap_fib_index == fib_index)
+                    {
+                        None => error = e::NO_SUCH_TUNNEL,
+                        Some(t) => {
+                            index = t.index;
+                            if last_sw.0 != t.sw_if_index {
+                                last_sw = (t.sw_if_index, im.is_up(t.sw_if_index));
+                            }
+                            let inner = &d[hlen.min(d.len())..];
+                            if !last_sw.1 {
+                                error = e::DOWN;
+                            } else if t.l3_mode && proto == geneve::PROTO_IP4 {
+                                next = decap_next::IP4_INPUT;
+                                if !cx.vm.buffers.meta_mut(bi).strip(hlen as u16) {
+                                    error = e::TOO_SHORT;
+                                }
+                            } else if proto != geneve::PROTO_TEB {
+                                error = e::BAD_PROTOCOL;
+                            } else if inner.len() < 14 {
+                                error = e::INNER_RUNT;
+                            } else {
+                                let l2 = l2_header_len(inner);
+                                let is_ip4 = inner[l2 as usize - 2..l2 as usize] == [8, 0];
+                                let sw = t.sw_if_index;
+                                let strip = if t.l3_mode {
+                                    // An L3-mode tunnel takes the inner IPv4 packet whatever
+                                    // its destination MAC (Antrea's aa:bb:cc:dd:ee:ff).
+                                    if !is_ip4 {
+                                        error = e::BAD_PROTOCOL;
+                                    }
+                                    next = decap_next::IP4_INPUT;
+                                    hlen + l2 as usize
+                                } else {
+                                    next = t.decap_next;
+                                    hlen
+                                };
+                                let mm = cx.vm.buffers.meta_mut(bi);
+                                mm.strip(strip as u16);
+                                mm.sw_if_index[RX] = sw;
+                                if next == decap_next::L2_INPUT {
+                                    mm.l2_hdr_offset = mm.current_data();
+                                    mm.flags |= flags::L2_HDR_OFFSET_VALID;
+                                    mm.set_l2_len(l2);
+                                } else {
+                                    mm.l3_hdr_offset = mm.current_data();
+                                }
+                            }
+                            if t.l3_mode && next == decap_next::IP4_INPUT {
+                                cx.vm.buffers.meta_mut(bi).sw_if_index[RX] = t.sw_if_index;
+                            }
+                        }
+                    }
+                }
+            }
+            if error != e::DECAPSULATED {
+                next = decap_next::DROP;
+                cx.set_error(bi, error);
+            } else {
+                n_ok += 1;
+                let (sw, len) = {
+                    let mm = cx.vm.buffers.meta(bi);
+                    (mm.sw_if_index[RX], mm.current_length() as u64)
+                };
+                let ctr = cx.vm.if_counters_mut(sw);
+                ctr.rx_packets += 1;
+                ctr.rx_bytes += len;
+            }
+            nexts[k] = next;
+            if tracing && cx.vm.buffers.meta(bi).is_traced() {
+                if let Some(r) = cx.trace(bi) {
+                    r.u[0] = index as u64;
+                    r.u[1] = vni as u64;
+                    r.u[2] = next as u64;
+                    r.u[3] = error as u64;
+                }
+            }
+        }
+        drop((fib, im));
+        cx.count_error(e::DECAPSULATED, n_ok);
+        cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+
+    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+        let name = self.kind.trace_name();
+        if rec.u[0] as u32 == u32::MAX {
+            s.push_str(&format!(
+                "{name} decap error - tunnel for vni {} does not exist",
+                rec.u[1]
+            ));
+        } else {
+            s.push_str(&format!(
+                "{name} decap from {}{} vni {} next {} error {}",
+                self.kind.prefix(),
+                rec.u[0],
+                rec.u[1],
+                rec.u[2],
+                rec.u[3]
+            ));
+        }
+    }
+}
