@@ -375,6 +375,16 @@ fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
             ("ip4-output", OUT_NODE)
         };
         dp.feature_enable_disable(arc, node, sw, add).map_err(err)?;
+        // As VPP 18.01, the L2 path too: the interface's classify tables lead bridged traffic
+        // to acl-plugin-{in,out}-ip4-l2.
+        let l2 = graph_nodes::l2::l2(dp).clone();
+        let output = dir == DIR_OUT;
+        if add {
+            let miss = p.l2_miss.get().expect("set at init")[dir];
+            l2.hook_classify(sw, output, miss[0], miss[1]);
+        } else {
+            l2.unhook_classify(sw, output);
+        }
     }
     p.main.write().apply(dir, sw, acl, add);
     Ok(String::new())

@@ -43,6 +43,10 @@ use crate::session::Sessions;
 pub const IN_NODE: &str = "acl-plugin-in-ip4-fa";
 /// Name of the output node.
 pub const OUT_NODE: &str = "acl-plugin-out-ip4-fa";
+/// Name of the L2 input node (reached from `l2-input-classify`).
+pub const IN_L2_NODE: &str = "acl-plugin-in-ip4-l2";
+/// Name of the L2 output node (reached from `l2-output-classify`).
+pub const OUT_L2_NODE: &str = "acl-plugin-out-ip4-l2";
 /// Name of the MACIP node.
 pub const MACIP_NODE: &str = "acl-plugin-macip-input";
 
@@ -282,7 +286,14 @@ pub struct AclPlugin {
     pub main: SharedAcl,
     /// Sessions (per thread).
     pub sessions: Arc<Sessions>,
+    /// Slots of `l2-input-classify` / `l2-output-classify` to the ACL nodes (`[dir][ip4, ip6]`),
+    /// the miss next of the classify tables an interface gets with its first ACL.
+    pub l2_miss: Arc<std::sync::OnceLock<[[u32; 2]; 2]>>,
 }
+
+/// Placeholder for the L2 ACL node while its slots are set up.
+struct AclL2Stub;
+impl engine::graph::Node for AclL2Stub {}
 
 /// The plugin's state of a dataplane (after [`init`]).
 pub fn plugin(dp: &Dataplane) -> &AclPlugin {
@@ -295,6 +306,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     let p = AclPlugin {
         main: Arc::new(RwLock::new(AclMain::default())),
         sessions: Arc::new(Sessions::new(1)),
+        l2_miss: Arc::new(std::sync::OnceLock::new()),
     };
     for is_input in [true, false] {
         dp.graph.register(
@@ -307,6 +319,50 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
             )),
         );
     }
+    // The L2 path (VPP 18.01's acl_setup_fa_nodes): the classify nodes' slots to the ACL nodes
+    // (IPv6 nodes are stand-ins: there are no IPv6 ACLs yet), then each node's L2 feature slots.
+    let mut l2_miss = [[0u32; 2]; 2];
+    for (d, is_input) in [(DIR_IN, true), (DIR_OUT, false)] {
+        let classify = if is_input {
+            "l2-input-classify"
+        } else {
+            "l2-output-classify"
+        };
+        let c = dp
+            .graph
+            .node_index(classify)
+            .expect("graph-nodes registers the classify nodes first");
+        let mut n = node::AclNode::new(
+            is_input,
+            p.main.clone(),
+            p.sessions.clone(),
+            dp.features.clone(),
+        );
+        let idx = dp
+            .graph
+            .register(node::registration_l2(is_input), Box::new(AclL2Stub));
+        let ip6 = if is_input {
+            "acl-plugin-in-ip6-l2"
+        } else {
+            "acl-plugin-out-ip6-l2"
+        };
+        l2_miss[d] = [
+            dp.graph.add_next(c, idx) as u32,
+            dp.graph.add_next_by_name(c, ip6) as u32,
+        ];
+        let names: &[&str] = if is_input {
+            &graph_nodes::l2::feat::NODES
+        } else {
+            &graph_nodes::l2::out_feat::NODES
+        };
+        n.l2 = Some(graph_nodes::l2::init_feature_nexts(
+            &mut dp.graph,
+            idx,
+            names,
+        ));
+        dp.graph.replace_node(idx, Box::new(n));
+    }
+    p.l2_miss.set(l2_miss).expect("set once at init");
     dp.graph.register(
         macip::registration(),
         Box::new(macip::MacipNode {

@@ -63,6 +63,21 @@ pub fn registration(is_input: bool) -> NodeRegistration {
     .errors(errors::STRINGS)
 }
 
+/// Registration of the L2 input or output node (`acl-plugin-in-ip4-l2`,
+/// `acl-plugin-out-ip4-l2`); slot 0 is error-drop, the L2 feature slots follow.
+pub fn registration_l2(is_input: bool) -> NodeRegistration {
+    NodeRegistration::new(
+        if is_input {
+            crate::IN_L2_NODE
+        } else {
+            crate::OUT_L2_NODE
+        },
+        NodeKind::Internal,
+    )
+    .nexts(&["error-drop"])
+    .errors(errors::STRINGS)
+}
+
 /// Trace bit: the packet hit an existing session.
 pub const TRACE_SESSION_HIT: u32 = 0x8000_0000;
 /// Trace bit: the session's timeout type changed (`| old << 8 | new`).
@@ -83,6 +98,9 @@ pub struct AclNode {
     pub sessions: Arc<Sessions>,
     /// Feature arcs.
     pub features: SharedFeatures,
+    /// L2 path (`-ip4-l2` nodes): the packet is at its Ethernet header and the next node comes
+    /// from the L2 feature bitmap through these slots (VPP's `vnet_l2_feature_next`).
+    pub l2: Option<graph_nodes::l2::FeatNext>,
     scratch: Box<Scratch>,
 }
 
@@ -109,6 +127,7 @@ impl AclNode {
             main,
             sessions,
             features,
+            l2: None,
             scratch: Box::new(Scratch {
                 tuples: [Tuple::default(); FRAME_SIZE],
                 sws: [0; FRAME_SIZE],
@@ -153,7 +172,9 @@ impl Node for AclNode {
         for (k, &bi) in frame.iter().enumerate() {
             let m = cx.vm.buffers.meta(bi);
             let sw = m.sw_if_index[dir];
-            let l3 = if is_input {
+            let l3 = if self.l2.is_some() {
+                m.l2_len().max(14) as usize
+            } else if is_input {
                 0
             } else if m.flags & flags::L3_HDR_OFFSET_VALID != 0 {
                 (m.l3_hdr_offset as isize - m.current_data() as isize).max(0) as usize
@@ -246,7 +267,17 @@ impl Node for AclNode {
             }
             let m = cx.vm.buffers.meta_mut(bi);
             let mut next = 0u16;
-            if action > 0 {
+            if let (true, Some(l2)) = (action > 0, self.l2.as_ref()) {
+                // The L2 path: this node's bit off, then the highest remaining feature.
+                let bit = if is_input {
+                    graph_nodes::l2::feat::ACL
+                } else {
+                    graph_nodes::l2::out_feat::ACL
+                };
+                let b = m.l2_feature_bitmap() & !bit;
+                m.set_l2_feature_bitmap(b);
+                next = graph_nodes::l2::feature_next(l2, b);
+            } else if action > 0 {
                 if (m.feature_arc, sw, m.feature_pos) == (last_hop.0, last_hop.1, last_hop.2) {
                     m.feature_pos += 1;
                     next = last_hop.3;

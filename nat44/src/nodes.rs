@@ -1206,13 +1206,22 @@ fn create_i2o(c: &mut Ctx<'_>, p: &Pkt, rx_fib: u32) -> Result<u32, u32> {
             };
             (u32::from(m.external), port)
         }
-        None => match c.db.alloc_port(PoolKind::Nat, p.proto) {
-            Some(x) => {
-                fl |= flags::DYNAMIC;
-                x
+        None => {
+            // Traffic that already comes from a pool address (the node's own, e.g. VXLAN or
+            // Geneve from the node IP) keeps its port when it is free, as Linux conntrack's
+            // port preservation does: a session, but no translation.
+            let own = crate::session::proto_index(p.proto).and_then(|pi| {
+                let a = c.db.addresses.iter_mut().find(|a| a.addr == p.src)?;
+                a.reserve(pi, p.sport).then_some((p.src, p.sport))
+            });
+            match own.or_else(|| c.db.alloc_port(PoolKind::Nat, p.proto)) {
+                Some(x) => {
+                    fl |= flags::DYNAMIC;
+                    x
+                }
+                None => return Err(i2o_err::OUT_OF_PORTS),
             }
-            None => return Err(i2o_err::OUT_OF_PORTS),
-        },
+        }
     };
     let n = NewSession {
         i2o: Endpoints {
