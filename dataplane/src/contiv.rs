@@ -420,6 +420,81 @@ pub fn history(scenario: &str) -> Option<Vec<DocPacket>> {
     Some(out)
 }
 
+/// The documented input packets of one node of a two-node scenario: what the pods on that node
+/// send (the tunnel traffic between the nodes is the replay's own).
+pub fn node_packets(scenario: &str, node: &str) -> Option<Vec<DocPacket>> {
+    let v = match (scenario, node) {
+        ("pod-to-pod-different-nodes", "node-a") => vec![DocPacket {
+            iface: "tap11",
+            ts_ns: time_ns("04:26:22:973829"),
+            frame: tcp(
+                POD_MAC,
+                [0x02, 0xfe, 0x69, 0x99, 0xeb, 0x9d],
+                (ip(10, 1, 1, 12), 60996),
+                (ip(10, 1, 2, 13), 8080),
+                0x309f,
+                0xd26c_e551,
+                0,
+                false,
+                0x2337,
+            ),
+        }],
+        ("pod-to-pod-different-nodes", "node-b") => vec![DocPacket {
+            iface: "tap12",
+            ts_ns: time_ns("04:24:37:730858"),
+            frame: tcp(
+                POD_MAC,
+                [0x02, 0xfe, 0x47, 0x84, 0x04, 0x5d],
+                (ip(10, 1, 2, 13), 8080),
+                (ip(10, 1, 1, 12), 60996),
+                0,
+                0xc363_cef4,
+                0xd26c_e552,
+                true,
+                0xa2c2,
+            ),
+        }],
+        ("pod-to-service-different-nodes", "node-a") => vec![DocPacket {
+            iface: "tap2",
+            ts_ns: time_ns("02:26:06:586577"),
+            frame: tcp(
+                POD_MAC,
+                TAP2_MAC,
+                (ip(10, 1, 1, 3), 49710),
+                (ip(10, 97, 193, 160), 80),
+                0x895a,
+                0x27c7_a68b,
+                0,
+                false,
+                0x3e27,
+            ),
+        }],
+        ("pod-to-service-different-nodes", "node-b") => vec![DocPacket {
+            iface: "tap3",
+            ts_ns: time_ns("02:24:27:765783"),
+            frame: tcp(
+                POD_MAC,
+                [0x02, 0xfe, 0x1d, 0x72, 0x95, 0x66],
+                (ip(10, 1, 2, 4), 8080),
+                (ip(10, 1, 1, 3), 49710),
+                0,
+                0xfc73_6553,
+                0x27c7_a68c,
+                true,
+                0x11a7,
+            ),
+        }],
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// Two-node scenarios: (folder, node folders).
+pub const NODE_SCENARIOS: &[(&str, &[&str])] = &[
+    ("pod-to-pod-different-nodes", &["node-a", "node-b"]),
+    ("pod-to-service-different-nodes", &["node-a", "node-b"]),
+];
+
 /// Every scenario this module knows.
 pub const SCENARIOS: &[&str] = &[
     "host-to-pod",
@@ -432,6 +507,20 @@ pub const SCENARIOS: &[&str] = &[
 
 /// Write `DIR/input/IF.pcap` (and `DIR/history/IF.pcap`) for a scenario (one file per interface).
 pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
+    if let Some((_, nodes)) = NODE_SCENARIOS.iter().find(|(s, _)| *s == scenario) {
+        for node in nodes.iter() {
+            let pkts = node_packets(scenario, node)
+                .ok_or_else(|| format!("no packets for {scenario}/{node}"))?;
+            let d = scenario_dir.join(node);
+            write_pcaps(&d.join("input"), &pkts)?;
+            if let Some(h) = node_history(scenario, node) {
+                if !h.is_empty() {
+                    write_pcaps(&d.join("history"), &h)?;
+                }
+            }
+        }
+        return Ok(());
+    }
     let pkts = packets(scenario).ok_or_else(|| format!("unknown scenario `{scenario}`"))?;
     write_pcaps(&scenario_dir.join("input"), &pkts)?;
     if let Some(h) = history(scenario) {
@@ -440,6 +529,189 @@ pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// An Ethernet/IPv4/UDP frame with valid checksums and an 8-byte payload.
+fn udp_frame(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    id: u16,
+) -> Vec<u8> {
+    use graph_nodes::wire::checksum;
+    let payload = [0u8; 8];
+    let mut f = Vec::with_capacity(50);
+    f.extend_from_slice(&dst_mac);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + 8 + payload.len()) as u16;
+    let mut ip = [0u8; 20];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip[4..6].copy_from_slice(&id.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&src.0.octets());
+    ip[16..20].copy_from_slice(&dst.0.octets());
+    let c = checksum::ipv4_header_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&ip);
+    let mut udp = Vec::with_capacity(16);
+    udp.extend_from_slice(&src.1.to_be_bytes());
+    udp.extend_from_slice(&dst.1.to_be_bytes());
+    udp.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&payload);
+    let c = checksum::ipv4_l4_checksum(src.0, dst.0, 17, &udp);
+    udp[6..8].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&udp);
+    f
+}
+
+/// A SYN as Contiv's pods send them (the options of [`syn_options`]).
+fn plain_syn(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    src: (Ipv4Addr, u16),
+    dst: (Ipv4Addr, u16),
+    id: u16,
+) -> Vec<u8> {
+    TcpFrame {
+        src_mac,
+        dst_mac,
+        src: src.0,
+        dst: dst.0,
+        id,
+        df: true,
+        ttl: 64,
+        sport: src.1,
+        dport: dst.1,
+        seq: 0x1000_0000 + id as u32,
+        ack: 0,
+        flags: 0x02,
+        window: 29200,
+        options: syn_options(),
+        payload: Vec::new(),
+    }
+    .build()
+}
+
+/// Earlier traffic of one node of a two-node scenario. It recreates the NAT44 and ACL session
+/// pools the documented packets print indices of:
+/// - UDP flows from a pod on a NAT `out` tap to the Internet, long enough ago that their NAT44
+///   sessions timed out (300 s) but not their ACL sessions (600 s); a second packet on some of
+///   them orders their expiry, which orders the NAT44 free list (the most recently freed index
+///   is reused first, as VPP's pools do);
+/// - a minute earlier, SYNs from a pod on a NAT `in` tap (ACL sessions, no NAT44 session).
+///
+/// `udp`: (tap, pod MAC, tap MAC, pod IP, flows, flows sent again in this order);
+/// `syn`: (tap, pod MAC, tap MAC, pod IP, destination, count).
+#[allow(clippy::type_complexity)]
+fn session_history(
+    t_doc: u64,
+    udp: Option<(&'static str, [u8; 6], [u8; 6], Ipv4Addr, u16, &[u16])>,
+    syn: Option<(
+        &'static str,
+        [u8; 6],
+        [u8; 6],
+        Ipv4Addr,
+        (Ipv4Addr, u16),
+        u16,
+    )>,
+) -> Vec<DocPacket> {
+    let mut out = Vec::new();
+    if let Some((iface, smac, dmac, src, n, again)) = udp {
+        let t0 = t_doc - 350_000_000_000;
+        let flow = |i: u16, t: u64, id: u16| DocPacket {
+            iface,
+            ts_ns: t,
+            frame: udp_frame(smac, dmac, (src, 51000 + i), (ip(8, 8, 8, 8), 53), id),
+        };
+        for i in 0..n {
+            out.push(flow(i, t0 + i as u64 * 1_000, 0x2000 + i));
+        }
+        // A second apart: session timeouts are kept per second.
+        for (k, &i) in again.iter().enumerate() {
+            let t = t0 + (k as u64 + 1) * 1_000_000_000;
+            out.push(flow(i, t, 0x2100 + k as u16));
+        }
+    }
+    if let Some((iface, smac, dmac, src, dst, n)) = syn {
+        let t0 = t_doc - 60_000_000_000;
+        for i in 0..n {
+            out.push(DocPacket {
+                iface,
+                ts_ns: t0 + i as u64 * 1_000,
+                frame: plain_syn(smac, dmac, (src, 40000 + i), dst, 0x1000 + i),
+            });
+        }
+    }
+    out
+}
+
+/// Earlier traffic of one node of a two-node scenario (see [`session_history`]).
+pub fn node_history(scenario: &str, node: &str) -> Option<Vec<DocPacket>> {
+    let t_doc = node_packets(scenario, node)?.first()?.ts_ns;
+    let tap8 = [0x02, 0xfe, 0x16, 0x79, 0x39, 0xcb];
+    let tap11 = [0x02, 0xfe, 0x69, 0x99, 0xeb, 0x9d];
+    let tap12 = [0x02, 0xfe, 0x47, 0x84, 0x04, 0x5d];
+    let b_tap3 = [0x02, 0xfe, 0x1d, 0x00, 0x00, 0x05];
+    Some(match (scenario, node) {
+        // Node A: ACL session 177 for the client's SYN, NAT44 sessions 0 and 1 for the tunnel.
+        ("pod-to-pod-different-nodes", "node-a") => session_history(
+            t_doc,
+            Some(("tap11", POD_MAC, tap11, ip(10, 1, 1, 12), 3, &[0, 2])),
+            Some((
+                "tap8",
+                POD_MAC,
+                tap8,
+                ip(10, 1, 1, 9),
+                (ip(10, 1, 1, 5), 8080),
+                174,
+            )),
+        ),
+        // Node B: NAT44 sessions 7 then 0 for the tunnel, ACL sessions 4 and 5 for the SYN.
+        ("pod-to-pod-different-nodes", "node-b") => session_history(
+            t_doc,
+            Some(("tap3", POD_MAC, b_tap3, ip(10, 1, 2, 3), 8, &[0, 7])),
+            Some((
+                "tap12",
+                POD_MAC,
+                tap12,
+                ip(10, 1, 2, 13),
+                (ip(10, 1, 2, 3), 9000),
+                4,
+            )),
+        ),
+        // Node A: NAT44 sessions 4 (the DNAT), 7 and 6 (the tunnel); ACL session 26.
+        ("pod-to-service-different-nodes", "node-a") => session_history(
+            t_doc,
+            Some(("tap2", POD_MAC, TAP2_MAC, ip(10, 1, 1, 3), 8, &[6, 7, 4])),
+            Some((
+                "tap5",
+                POD_MAC,
+                TAP5_MAC,
+                ip(10, 1, 1, 6),
+                (ip(10, 1, 1, 5), 8080),
+                18,
+            )),
+        ),
+        // Node B: NAT44 sessions 0 then 2 for the tunnel, ACL sessions 5 and 6 for the SYN.
+        ("pod-to-service-different-nodes", "node-b") => session_history(
+            t_doc,
+            Some(("tap1", POD_MAC, b_tap3, ip(10, 1, 2, 2), 3, &[2, 0])),
+            Some((
+                "tap3",
+                POD_MAC,
+                [0x02, 0xfe, 0x1d, 0x72, 0x95, 0x66],
+                ip(10, 1, 2, 4),
+                (ip(10, 1, 2, 3), 9000),
+                5,
+            )),
+        ),
+        _ => Vec::new(),
+    })
 }
 
 /// Write `input/IF.pcap` for every interface the packets arrive on (shared with

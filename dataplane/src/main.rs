@@ -146,6 +146,7 @@ fn main() -> ExitCode {
             } else {
                 dataplane::contiv::SCENARIOS
                     .iter()
+                    .chain(dataplane::contiv::NODE_SCENARIOS.iter().map(|(s, _)| s))
                     .try_for_each(|s| dataplane::contiv::write_inputs(&dir.join(s), s))
             }
         }
@@ -170,6 +171,29 @@ fn run_replay(
     output_dir: Option<PathBuf>,
     trace: u32,
 ) -> Result<(), String> {
+    if let (Some(d), None) = (&dir, &config) {
+        if dataplane::replay_cmd::is_multi_node(d) {
+            let nodes = dataplane::replay_cmd::replay_topology(d, trace, output_dir.as_deref())?;
+            let mut out = std::io::stdout().lock();
+            let mut leaked = 0;
+            for n in &nodes {
+                let _ = writeln!(out, "{}", dataplane::replay_cmd::node_header(&n.name));
+                let _ = writeln!(out, "{}", n.trace);
+                for (ifname, path, k) in &n.outcome.outputs {
+                    eprintln!(
+                        "{}: wrote {k} frames of {ifname} to {}",
+                        n.name,
+                        path.display()
+                    );
+                }
+                leaked += n.outcome.buffers_in_use;
+            }
+            if leaked != 0 {
+                return Err(format!("{leaked} buffers were not returned"));
+            }
+            return Ok(());
+        }
+    }
     let req = match (dir, config) {
         (Some(d), None) => {
             let mut r = ReplayRequest::from_dir(&d, trace)?;

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use engine::replay::{ifname_from_file, run_replay, ReplayConfig, ReplayOutcome};
+use engine::replay::{
+    ifname_from_file, run_replay, run_topology, Link, ReplayConfig, ReplayOutcome, TopologyNode,
+};
 use engine::Mode;
 
 use crate::App;
@@ -99,4 +101,204 @@ pub fn replay(req: &ReplayRequest) -> Result<ReplayResult, String> {
         outcome,
         app,
     })
+}
+
+/// True if a scenario folder holds several nodes (`node-a/`, `node-b/`, ... each with its
+/// `config.cli`) rather than one `config.cli`.
+pub fn is_multi_node(dir: &Path) -> bool {
+    !dir.join("config.cli").is_file() && !node_dirs(dir).is_empty()
+}
+
+fn node_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_dir()
+                        && p.join("config.cli").is_file()
+                        && p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("node-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The nodes and wires of a multi-node scenario.
+#[derive(Clone, Debug, Default)]
+pub struct Topology {
+    /// (node name, clock offset in ns: the node's clock minus the first node's).
+    pub nodes: Vec<(String, i64)>,
+    /// Wires: (node, interface, node, interface, delay ns).
+    pub links: Vec<(String, String, String, String, u64)>,
+}
+
+/// Read `DIR/topology` (if present):
+///
+/// ```text
+/// node NAME [clock-offset SECONDS]     # the node's clock minus the global one
+/// link NODE IF NODE IF [delay USEC]    # a wire between two interfaces
+/// ```
+///
+/// Without the file, or without `link` lines, the nodes are `node-*` in name order, each on its
+/// own uptime starting with the first input, and the interfaces with sw_if_index 1 (the uplinks)
+/// of the first two nodes are wired.
+pub fn read_topology(dir: &Path) -> Result<Topology, String> {
+    let mut t = Topology::default();
+    for d in node_dirs(dir) {
+        let name = d
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        t.nodes.push((name, 0));
+    }
+    let path = dir.join("topology");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        for (ln, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let bad = || format!("{}:{}: cannot parse `{line}`", path.display(), ln + 1);
+            match w.as_slice() {
+                ["node", name, rest @ ..] => {
+                    let off = match rest {
+                        [] => 0,
+                        ["clock-offset", s] => {
+                            (s.parse::<f64>().map_err(|_| bad())? * 1e9).round() as i64
+                        }
+                        _ => return Err(bad()),
+                    };
+                    match t.nodes.iter_mut().find(|(n, _)| n == name) {
+                        Some(n) => n.1 = off,
+                        None => {
+                            return Err(format!(
+                                "{}:{}: no folder {name}/ with a config.cli",
+                                path.display(),
+                                ln + 1
+                            ))
+                        }
+                    }
+                }
+                ["link", na, ia, nb, ib, rest @ ..] => {
+                    let delay = match rest {
+                        [] => 0,
+                        ["delay", us] => us.parse::<u64>().map_err(|_| bad())? * 1000,
+                        _ => return Err(bad()),
+                    };
+                    t.links.push((
+                        na.to_string(),
+                        ia.to_string(),
+                        nb.to_string(),
+                        ib.to_string(),
+                        delay,
+                    ));
+                }
+                _ => return Err(bad()),
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// What one node of a multi-node replay printed and did.
+pub struct NodeResult {
+    /// Node name.
+    pub name: String,
+    /// Its `show trace`.
+    pub trace: String,
+    /// Its `show errors`.
+    pub errors: String,
+    /// Replay counters and outputs.
+    pub outcome: ReplayOutcome,
+    /// The forwarder after the replay.
+    pub app: App,
+}
+
+/// Replay a multi-node scenario folder: each `node-X/` is configured from its `config.cli`, fed
+/// its `history/` and `input/` pcaps, and writes its outputs to `output_dir/node-X/`.
+pub fn replay_topology(
+    dir: &Path,
+    trace: u32,
+    output_dir: Option<&Path>,
+) -> Result<Vec<NodeResult>, String> {
+    let topo = read_topology(dir)?;
+    if topo.nodes.is_empty() {
+        return Err(format!("`{}` has no node-*/config.cli", dir.display()));
+    }
+    let mut apps = Vec::new();
+    for (name, _) in &topo.nodes {
+        let mut app = App::new(Mode::Replay);
+        let nd = dir.join(name);
+        app.exec_file(&nd.join("config.cli"))
+            .map_err(|e| format!("{name}: {e}"))?;
+        apps.push(app);
+    }
+    let index = |n: &str| {
+        topo.nodes
+            .iter()
+            .position(|(x, _)| x == n)
+            .ok_or_else(|| format!("topology: unknown node `{n}`"))
+    };
+    let mut links = Vec::new();
+    for (na, ia, nb, ib, delay) in &topo.links {
+        links.push(Link {
+            a: (index(na)?, ia.clone()),
+            b: (index(nb)?, ib.clone()),
+            delay_ns: *delay,
+        });
+    }
+    if links.is_empty() && apps.len() >= 2 {
+        let uplink = |app: &App| app.dp.interfaces.read().name(1);
+        links.push(Link {
+            a: (0, uplink(&apps[0])),
+            b: (1, uplink(&apps[1])),
+            delay_ns: 0,
+        });
+    }
+    let mut nodes = Vec::new();
+    for ((name, off), app) in topo.nodes.iter().zip(apps.iter_mut()) {
+        let nd = dir.join(name);
+        nodes.push(TopologyNode {
+            name: name.clone(),
+            dp: &mut app.dp,
+            clock_offset_ns: *off,
+            cfg: ReplayConfig {
+                history: pcaps_in(&nd.join("history"))?,
+                inputs: pcaps_in(&nd.join("input"))?,
+                output_dir: Some(match output_dir {
+                    Some(o) => o.join(name),
+                    None => nd.join("output"),
+                }),
+                trace,
+            },
+        });
+    }
+    let outcomes = run_topology(&mut nodes, &links)?;
+    drop(nodes);
+    let mut out = Vec::new();
+    for (((name, _), mut app), outcome) in topo.nodes.iter().zip(apps).zip(outcomes) {
+        let trace = app
+            .exec("show trace max 100000")
+            .map_err(|e| e.to_string())?;
+        let errors = app.exec("show errors").map_err(|e| e.to_string())?;
+        out.push(NodeResult {
+            name: name.clone(),
+            trace,
+            errors,
+            outcome,
+            app,
+        });
+    }
+    Ok(out)
+}
+
+/// The header `dataplane replay` prints before each node's trace.
+pub fn node_header(name: &str) -> String {
+    format!("==================== {name} ====================")
 }

@@ -58,6 +58,13 @@ pub fn parse(text: &str) -> Vec<Packet> {
             }
             continue;
         }
+        // `====... node-a ====...` headers of a multi-node replay end a packet too.
+        if t.starts_with("====") {
+            if !cur.records.is_empty() {
+                packets.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
         if t.starts_with('#') || t.starts_with("---") || t.starts_with("```") {
             continue;
         }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dataplane::replay_cmd::{replay, ReplayRequest, ReplayResult};
+use dataplane::replay_cmd::{replay, replay_topology, NodeResult, ReplayRequest, ReplayResult};
 use dataplane::tracediff::diff;
 use engine::pcap::read_pcap;
 
@@ -120,6 +120,121 @@ fn check(name: &str) {
     let _ = std::fs::remove_dir_all(&out2);
 }
 
+/// Replay a two-node scenario folder into a scratch folder (`out/node-X/IF.pcap`).
+fn run_nodes(name: &str, out: &Path) -> Vec<NodeResult> {
+    replay_topology(&scenario_dir(name), 50, Some(out)).unwrap()
+}
+
+/// A two-node scenario: each node's trace is its document's, each node transmits exactly its
+/// `expected-output/`, no buffer leaks, and a second replay gives the same traces and bytes.
+fn check_nodes(name: &str) {
+    let dir = scenario_dir(name);
+    let out = tmp(name);
+    let nodes = run_nodes(name, &out);
+    assert_eq!(nodes.len(), 2, "{name}: two nodes");
+    for n in &nodes {
+        let nd = dir.join(&n.name);
+        assert_eq!(
+            n.outcome.buffers_in_use, 0,
+            "{name}/{}: buffers leaked",
+            n.name
+        );
+        let expected = std::fs::read_to_string(nd.join("expected.trace")).unwrap();
+        let d = diff(&expected, &n.trace);
+        assert!(
+            d.is_empty(),
+            "{name}/{}: trace differs from the document:\n{}\n--- actual ---\n{}",
+            n.name,
+            d.join("\n"),
+            n.trace
+        );
+        let got = pcaps(&out.join(&n.name));
+        let want = pcaps(&nd.join("expected-output"));
+        assert_eq!(got, want, "{name}/{}: transmitted frames", n.name);
+        check_frames_valid(&format!("{name}/{}", n.name), &got);
+    }
+    let out2 = tmp(&format!("{name}-again"));
+    let again = run_nodes(name, &out2);
+    for (a, b) in nodes.iter().zip(&again) {
+        assert_eq!(
+            a.trace, b.trace,
+            "{name}/{}: a second replay printed another trace",
+            a.name
+        );
+        assert_eq!(
+            pcaps(&out.join(&a.name)),
+            pcaps(&out2.join(&b.name)),
+            "{name}/{}: a second replay sent other bytes",
+            a.name
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&out2);
+}
+
+#[test]
+fn pod_to_pod_different_nodes() {
+    check_nodes("pod-to-pod-different-nodes");
+}
+
+#[test]
+fn pod_to_service_different_nodes() {
+    check_nodes("pod-to-service-different-nodes");
+}
+
+/// Changing a documented value of a two-node scenario (the VNI) fails at the records that
+/// print it.
+#[test]
+fn a_changed_vni_fails_with_a_diff() {
+    let name = "pod-to-pod-different-nodes";
+    let work = tmp("vni");
+    let src = scenario_dir(name);
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let p = entry.unwrap().path();
+        let to = work.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+            for f in std::fs::read_dir(&p).unwrap() {
+                let f = f.unwrap().path();
+                if f.is_dir() {
+                    let sub = to.join(f.file_name().unwrap());
+                    std::fs::create_dir_all(&sub).unwrap();
+                    for g in std::fs::read_dir(&f).unwrap() {
+                        let g = g.unwrap().path();
+                        std::fs::copy(&g, sub.join(g.file_name().unwrap())).unwrap();
+                    }
+                } else {
+                    let text = std::fs::read(&f).unwrap();
+                    let text = if f.ends_with("config.cli") {
+                        String::from_utf8(text)
+                            .unwrap()
+                            .replace(" vni 10", " vni 11")
+                            .into_bytes()
+                    } else {
+                        text
+                    };
+                    std::fs::write(to.join(f.file_name().unwrap()), text).unwrap();
+                }
+            }
+        } else {
+            std::fs::copy(&p, &to).unwrap();
+        }
+    }
+    let nodes = replay_topology(&work, 50, Some(&work.join("out"))).unwrap();
+    let expected = std::fs::read_to_string(src.join("node-a/expected.trace")).unwrap();
+    let d = diff(&expected, &nodes[0].trace).join("\n");
+    assert!(
+        d.contains("expected:   VXLAN encap to vxlan_tunnel0 vni 10"),
+        "{d}"
+    );
+    assert!(
+        d.contains("actual:     VXLAN encap to vxlan_tunnel0 vni 11"),
+        "{d}"
+    );
+    assert!(d.contains("expected line"), "{d}");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 #[test]
 fn host_to_pod() {
     check("host-to-pod");
@@ -166,7 +281,9 @@ fn every_scenario_folder_is_tested() {
             "host-to-pod",
             "pod-to-host",
             "pod-to-internet",
+            "pod-to-pod-different-nodes",
             "pod-to-pod-same-node",
+            "pod-to-service-different-nodes",
             "pod-to-service-host",
             "pod-to-service-same-node",
         ]
@@ -187,6 +304,21 @@ fn inputs_are_generated() {
                 continue;
             }
             assert_eq!(pcaps(&out.join(sub)), pcaps(&want), "{name}/{sub}");
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    for (name, nodes) in dataplane::contiv::NODE_SCENARIOS {
+        let out = tmp(&format!("gen-{name}"));
+        dataplane::contiv::write_inputs(&out, name).unwrap();
+        for node in nodes.iter() {
+            for sub in ["input", "history"] {
+                let want = scenario_dir(name).join(node).join(sub);
+                let got = out.join(node).join(sub);
+                assert_eq!(want.is_dir(), got.is_dir(), "{name}/{node}/{sub}");
+                if want.is_dir() {
+                    assert_eq!(pcaps(&got), pcaps(&want), "{name}/{node}/{sub}");
+                }
+            }
         }
         let _ = std::fs::remove_dir_all(&out);
     }

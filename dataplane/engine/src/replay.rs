@@ -124,6 +124,200 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
         buffers_in_use: dp.graph.vm.buffers.in_use(),
         ..Default::default()
     };
+    write_outputs(dp, cfg.output_dir.as_deref(), &mut out)?;
+    Ok(out)
+}
+
+/// One forwarder of a multi-node replay.
+pub struct TopologyNode<'a> {
+    /// Node name (`node-a`).
+    pub name: String,
+    /// The forwarder.
+    pub dp: &'a mut Dataplane,
+    /// Its clock minus the global clock, in ns (each node keeps its own uptime, as two VPPs do).
+    pub clock_offset_ns: i64,
+    /// What to replay into it.
+    pub cfg: ReplayConfig,
+}
+
+/// A wire between two nodes' interfaces: what one transmits, the other receives `delay_ns` later.
+#[derive(Clone, Debug)]
+pub struct Link {
+    /// (node index, interface name) of one end.
+    pub a: (usize, String),
+    /// (node index, interface name) of the other end.
+    pub b: (usize, String),
+    /// One-way delay.
+    pub delay_ns: u64,
+}
+
+/// A resolved link: ((node, sw_if_index), (node, sw_if_index), delay ns).
+type LinkEnds = ((usize, u32), (usize, u32), u64);
+/// A pending arrival: (global time, arrival order, node, sw_if_index, frame).
+type Arrival = (u64, u64, usize, u32, Vec<u8>);
+
+fn to_local(global: u64, offset: i64) -> u64 {
+    (global as i64).saturating_add(offset).max(0) as u64
+}
+
+fn to_global(local: u64, offset: i64) -> u64 {
+    (local as i64).saturating_sub(offset).max(0) as u64
+}
+
+/// Replay several forwarders wired together: every node's inputs enter it at their (node-local)
+/// timestamps, all events are processed in global time order, and frames a wired interface
+/// transmits enter the peer's interface after the link delay, converted to the peer's clock.
+/// History inputs are replayed first, untraced, the same way. Returns one outcome per node.
+pub fn run_topology(
+    nodes: &mut [TopologyNode<'_>],
+    links: &[Link],
+) -> Result<Vec<ReplayOutcome>, String> {
+    // Resolve link ends to sw_if_index.
+    let mut ends: Vec<LinkEnds> = Vec::new();
+    for l in links {
+        let sa = nodes
+            .get(l.a.0)
+            .ok_or("link to an unknown node")?
+            .dp
+            .sw_if_index(&l.a.1)?;
+        let sb = nodes
+            .get(l.b.0)
+            .ok_or("link to an unknown node")?
+            .dp
+            .sw_if_index(&l.b.1)?;
+        ends.push(((l.a.0, sa), (l.b.0, sb), l.delay_ns));
+    }
+    let mut history = Vec::new();
+    let mut inputs = Vec::new();
+    let mut input_nodes: Vec<Vec<&'static str>> = Vec::new();
+    for (k, n) in nodes.iter().enumerate() {
+        let (h, _) = load(n.dp, &n.cfg.history)?;
+        let (f, ins) = load(n.dp, &n.cfg.inputs)?;
+        for (ts, a, b, sw, d) in h {
+            history.push((to_global(ts, n.clock_offset_ns), k, a, b, sw, d));
+        }
+        for (ts, a, b, sw, d) in f {
+            inputs.push((to_global(ts, n.clock_offset_ns), k, a, b, sw, d));
+        }
+        input_nodes.push(ins);
+    }
+    let start = history
+        .iter()
+        .chain(inputs.iter())
+        .map(|e| e.0)
+        .min()
+        .unwrap_or(0);
+    for n in nodes.iter_mut() {
+        n.dp.graph.vm.clock = Clock::manual(to_local(start, n.clock_offset_ns));
+    }
+    let n_in = history.len() + inputs.len();
+    run_events(nodes, &ends, history)?;
+    for n in nodes.iter_mut() {
+        let sws: Vec<u32> = (0..n.dp.devices.len() as u32).collect();
+        for sw in sws {
+            let _ = with_memory_device(n.dp, sw, |d| d.tx.clear());
+        }
+    }
+    for (k, n) in nodes.iter_mut().enumerate() {
+        if n.cfg.trace > 0 {
+            // Trace what enters through the link too.
+            let mut names = input_nodes[k].clone();
+            for &((na, sa), (nb, sb), _) in &ends {
+                for (nn, sw) in [(na, sa), (nb, sb)] {
+                    if nn == k {
+                        let class = n.dp.interfaces.read().hw_of(sw).map(|h| h.class);
+                        if let Some(name) = class.and_then(|c| c.input_node()) {
+                            if !names.contains(&name) {
+                                names.push(name);
+                            }
+                        }
+                    }
+                }
+            }
+            for name in names {
+                let ni = n.dp.graph.node_index(name).expect("input node registered");
+                n.dp.graph.vm.trace.add_budget(ni, n.cfg.trace);
+            }
+        }
+    }
+    run_events(nodes, &ends, inputs)?;
+    let mut outs = Vec::new();
+    for n in nodes.iter_mut() {
+        let mut out = ReplayOutcome {
+            frames_in: n_in,
+            buffers_in_use: n.dp.graph.vm.buffers.in_use(),
+            ..Default::default()
+        };
+        write_outputs(n.dp, n.cfg.output_dir.as_deref(), &mut out)?;
+        outs.push(out);
+    }
+    Ok(outs)
+}
+
+type Event = (u64, usize, usize, usize, u32, Vec<u8>);
+
+fn run_events(
+    nodes: &mut [TopologyNode<'_>],
+    ends: &[LinkEnds],
+    initial: Vec<Event>,
+) -> Result<(), String> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // (global time, order, node, sw, frame); order keeps equal times in arrival order.
+    let mut heap: BinaryHeap<Reverse<Arrival>> = BinaryHeap::new();
+    let mut order = 0u64;
+    let mut initial = initial;
+    initial.sort_by_key(|e| (e.0, e.1, e.2, e.3));
+    for (ts, k, _, _, sw, d) in initial {
+        heap.push(Reverse((ts, order, k, sw, d)));
+        order += 1;
+    }
+    // How many frames of each wired interface were already carried over.
+    let mut carried: Vec<usize> = vec![0; ends.len() * 2];
+    for (i, &((na, sa), (nb, sb), _)) in ends.iter().enumerate() {
+        carried[2 * i] = with_memory_device(nodes[na].dp, sa, |d| d.tx.len())?;
+        carried[2 * i + 1] = with_memory_device(nodes[nb].dp, sb, |d| d.tx.len())?;
+    }
+    let mut steps = 0u64;
+    while let Some(Reverse((ts, _, k, sw, data))) = heap.pop() {
+        steps += 1;
+        if steps > 10_000_000 {
+            return Err("replay does not settle: frames keep crossing the links (a loop?)".into());
+        }
+        {
+            let n = &mut nodes[k];
+            let local = to_local(ts, n.clock_offset_ns);
+            n.dp.graph.vm.clock.set_ns(local);
+            with_memory_device(n.dp, sw, |d| d.rx.push_back((local, data)))?;
+            n.dp.run_until_idle();
+        }
+        // Carry what the node's wired interfaces sent to their peers.
+        for (i, &((na, sa), (nb, sb), delay)) in ends.iter().enumerate() {
+            for (slot, (from, fsw), (to, tsw)) in
+                [(2 * i, (na, sa), (nb, sb)), (2 * i + 1, (nb, sb), (na, sa))]
+            {
+                if from != k {
+                    continue;
+                }
+                let off = nodes[from].clock_offset_ns;
+                let sent: Vec<(u64, Vec<u8>)> =
+                    with_memory_device(nodes[from].dp, fsw, |d| d.tx[carried[slot]..].to_vec())?;
+                carried[slot] += sent.len();
+                for (t, f) in sent {
+                    heap.push(Reverse((to_global(t, off) + delay, order, to, tsw, f)));
+                    order += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_outputs(
+    dp: &Dataplane,
+    output_dir: Option<&Path>,
+    out: &mut ReplayOutcome,
+) -> Result<(), String> {
     let names: Vec<(u32, String)> = dp
         .interfaces
         .read()
@@ -140,7 +334,7 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
         if tx.is_empty() {
             continue;
         }
-        let path = match &cfg.output_dir {
+        let path = match output_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
@@ -152,7 +346,7 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
         };
         out.outputs.push((name, path, tx.len()));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Frames an interface transmitted during a replay (tests).
