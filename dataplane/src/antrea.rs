@@ -437,6 +437,139 @@ fn policy_packets() -> Vec<DocPacket> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Seed 001 across nodes: frontend (worker 1) -> backendsvc -> backend2 (worker 2) over Geneve.
+
+/// Seed 001 values for the cross-node walk (`001_3db9a3467ea66f99.txt`, part C section 9-10).
+pub mod cross {
+    use std::net::Ipv4Addr;
+
+    /// Worker 1's ens160 (`10.79.1.201.50308 > 10.79.1.202.6081`, line 1364).
+    pub const NODE1_IP: Ipv4Addr = Ipv4Addr::new(10, 79, 1, 201);
+    /// Worker 2's ens160 (line 1364; table 70 line 653 `0xa4f01ca`).
+    pub const NODE2_IP: Ipv4Addr = Ipv4Addr::new(10, 79, 1, 202);
+    /// Worker 1's ens160 MAC (`00:50:56:8f:4e:82 > 00:50:56:8f:1c:f6`, line 1364).
+    pub const NODE1_MAC: [u8; 6] = [0x00, 0x50, 0x56, 0x8f, 0x4e, 0x82];
+    /// Worker 2's ens160 MAC (line 1364).
+    pub const NODE2_MAC: [u8; 6] = [0x00, 0x50, 0x56, 0x8f, 0x1c, 0xf6];
+    /// The global virtual MAC of remote pods' gateways (lines 381, 653, 1365).
+    pub const VIRTUAL_MAC: [u8; 6] = [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+    /// antrea-gw0 of worker 2 (lines 888-890, 1116, 1365).
+    pub const GW2_MAC: [u8; 6] = [0x02, 0xd8, 0x4e, 0x3f, 0x92, 0x1d];
+    /// antrea-gw0's IP on worker 2 (line 888).
+    pub const GW2_IP: Ipv4Addr = Ipv4Addr::new(10, 222, 2, 1);
+    /// backend2 (iptables DNAT `tcp to:10.222.2.34:80`, line 297).
+    pub const BACKEND2_IP: Ipv4Addr = Ipv4Addr::new(10, 222, 2, 34);
+    /// backend2's MAC (table 70 line 890, tcpdump line 1116).
+    pub const BACKEND2_MAC: [u8; 6] = [0xc6, 0xf4, 0xb5, 0x76, 0x10, 0x38];
+    /// The frontend's port of the exchange on the wire (line 1364).
+    pub const CLIENT_PORT: u16 = 40976;
+    /// Client initial sequence number (line 1364).
+    pub const CLIENT_ISN: u32 = 3_669_882_487;
+    /// Server initial sequence number (line 1365).
+    pub const SERVER_ISN: u32 = 1_344_714_200;
+}
+
+/// The cross-node handshake: the SYN and SYN-ACK are lines 1364-1365 (tcpdump on worker 2's
+/// ens160: the SYN arrived at 14:32:43.976230, so the frontend sent it a little earlier; the
+/// SYN-ACK left at .977008, so backend2 sent it a little earlier); the ACK is chosen.
+#[rustfmt::skip]
+fn cross_exchange() -> Vec<Seg> {
+    use flags::*;
+    let (c, s) = (cross::CLIENT_ISN, cross::SERVER_ISN);
+    let (ct, st) = (4_051_732_790u32, 3_341_622_948u32);
+    vec![
+        //   time              client  IP id   flags      seq    ack    win    mss         TS val, ecr
+        seg("14:32:43.976100", true,  0x7c21, SYN,       c,     0,     64860, Some(1410), (ct, 0),      &[]),
+        seg("14:32:43.976900", false, 0,      SYN | ACK, s,     c + 1, 64308, Some(1410), (st, ct),     &[]),
+        seg("14:32:43.977200", true,  0x7c22, ACK,       c + 1, s + 1, 507,   None,       (ct + 1, st), &[]),
+    ]
+}
+
+/// The packets of one worker (`node-a` = worker 1, `node-b` = worker 2).
+fn cross_packets(node: &str) -> Vec<DocPacket> {
+    use policy::*;
+    let frontend = End {
+        mac: FRONTEND_MAC,
+        ip: FRONTEND_IP,
+        port: cross::CLIENT_PORT,
+    };
+    let svc = End {
+        mac: GW_MAC,
+        ip: SVC_IP,
+        port: SVC_PORT,
+    };
+    let backend2 = End {
+        mac: cross::BACKEND2_MAC,
+        ip: cross::BACKEND2_IP,
+        port: 80,
+    };
+    // As backend2 sees the frontend: through worker 2's antrea-gw0 (line 1116).
+    let frontend_seen = End {
+        mac: cross::GW2_MAC,
+        ..frontend
+    };
+    let mut v: Vec<DocPacket> = cross_exchange()
+        .iter()
+        .filter(|s| s.from_client == (node == "node-a"))
+        .map(|s| {
+            let (iface, f) = if s.from_client {
+                ("tap1", frame(s, frontend, svc))
+            } else {
+                ("tap1", frame(s, backend2, frontend_seen))
+            };
+            DocPacket {
+                iface,
+                ts_ns: tcpdump_time_ns(s.time),
+                frame: f,
+            }
+        })
+        .collect();
+    if node == "node-a" {
+        // Denied across nodes: coredns on worker 1 (no policy of its own) connects to backend2
+        // directly. It crosses to worker 2, where backendpolicy admits TCP 80 from the frontend
+        // only (tables 90/100): dropped on the way out to backend2.
+        v.push(DocPacket {
+            iface: "tap3",
+            ts_ns: tcpdump_time_ns("14:32:44.512006"),
+            frame: frame(
+                &seg(
+                    "14:32:44.512006",
+                    true,
+                    0x1a07,
+                    flags::SYN,
+                    2_204_117_903,
+                    0,
+                    64860,
+                    Some(1410),
+                    (1_830_227_611, 0),
+                    &[],
+                ),
+                End {
+                    mac: COREDNS_MAC,
+                    ip: COREDNS_IP,
+                    port: 39114,
+                },
+                End {
+                    mac: GW_MAC,
+                    ip: cross::BACKEND2_IP,
+                    port: 80,
+                },
+            ),
+        });
+    }
+    v
+}
+
+/// Two-node scenarios: (folder, node folders).
+pub const NODE_SCENARIOS: &[(&str, &[&str])] = &[("cross-node", &["node-a", "node-b"])];
+
+/// The input packets of one node of a two-node scenario.
+pub fn node_packets(scenario: &str, node: &str) -> Option<Vec<DocPacket>> {
+    match (scenario, node) {
+        ("cross-node", "node-a" | "node-b") => Some(cross_packets(node)),
+        _ => None,
+    }
+}
 
 /// Every scenario this module knows.
 pub const SCENARIOS: &[&str] = &["nodeport", "policy"];
@@ -452,6 +585,14 @@ pub fn packets(scenario: &str) -> Option<Vec<DocPacket>> {
 
 /// Write `DIR/input/IF.pcap` for a scenario (one file per interface).
 pub fn write_inputs(scenario_dir: &Path, scenario: &str) -> Result<(), String> {
+    if let Some((_, nodes)) = NODE_SCENARIOS.iter().find(|(s, _)| *s == scenario) {
+        for node in nodes.iter() {
+            let pkts = node_packets(scenario, node)
+                .ok_or_else(|| format!("no packets for {scenario}/{node}"))?;
+            crate::contiv::write_pcaps(&scenario_dir.join(node).join("input"), &pkts)?;
+        }
+        return Ok(());
+    }
     let pkts = packets(scenario).ok_or_else(|| format!("unknown scenario `{scenario}`"))?;
     crate::contiv::write_pcaps(&scenario_dir.join("input"), &pkts)
 }
@@ -469,8 +610,20 @@ mod tests {
 
     #[test]
     fn every_input_is_valid_tcp() {
-        for s in SCENARIOS {
-            for p in packets(s).unwrap() {
+        let all: Vec<(&str, DocPacket)> = SCENARIOS
+            .iter()
+            .flat_map(|s| packets(s).unwrap().into_iter().map(move |p| (*s, p)))
+            .chain(NODE_SCENARIOS.iter().flat_map(|(s, nodes)| {
+                nodes.iter().flat_map(move |n| {
+                    node_packets(s, n)
+                        .unwrap()
+                        .into_iter()
+                        .map(move |p| (*s, p))
+                })
+            }))
+            .collect();
+        {
+            for (s, p) in all {
                 let sp = etherparse::SlicedPacket::from_ethernet(&p.frame).expect("parses");
                 let (
                     Some(etherparse::NetSlice::Ipv4(ip)),

@@ -142,6 +142,7 @@ fn main() -> ExitCode {
             if dir.file_name().is_some_and(|n| n == "antrea") {
                 dataplane::antrea::SCENARIOS
                     .iter()
+                    .chain(dataplane::antrea::NODE_SCENARIOS.iter().map(|(s, _)| s))
                     .try_for_each(|s| dataplane::antrea::write_inputs(&dir.join(s), s))
             } else {
                 dataplane::contiv::SCENARIOS

@@ -58,6 +58,19 @@ const SEED001_TO_BACKEND1: &str = " cookie=0x1030000000000, table=70, priority=2
 const SEED001_BACKEND1_EGRESS: &str =
     " cookie=0x1000000000000, table=60, priority=200,ip,nw_src=10.222.1.47 actions=drop";
 
+/// `001_3db9a3467ea66f99.txt` lines 1364-1365: `tcpdump -i ens160 -en udp port 6081` on worker 2,
+/// the cross-node handshake over Geneve (the `<b>` markup of line 1365 removed).
+const SEED001_GENEVE: [(u32, &str); 2] = [
+    (1364, "14:32:43.976230 00:50:56:8f:4e:82 > 00:50:56:8f:1c:f6, ethertype IPv4 (0x0800), length 124: 10.79.1.201.50308 > 10.79.1.202.6081: Geneve, Flags [none], vni 0x0, proto TEB (0x6558): 4e:99:08:c1:53:be > aa:bb:cc:dd:ee:ff, ethertype IPv4 (0x0800), length 74: 10.222.1.48.40976 > 10.222.2.34.80: Flags [S], seq 3669882487, win 64860, options [mss 1410,sackOK,TS val 4051732790 ecr 0,nop,wscale 7], length 0"),
+    (1365, "14:32:43.977008 00:50:56:8f:1c:f6 > 00:50:56:8f:4e:82, ethertype IPv4 (0x0800), length 124: 10.79.1.202.5599 > 10.79.1.201.6081: Geneve, Flags [none], vni 0x0, proto TEB (0x6558): 02:d8:4e:3f:92:1d > aa:bb:cc:dd:ee:ff, ethertype IPv4 (0x0800), length 74: 10.222.2.34.80 > 10.222.1.48.40976: Flags [S.], seq 1344714200, ack 3669882488, win 64308, options [mss 1410,sackOK,TS val 3341622948 ecr 4051732790,nop,wscale 7], length 0"),
+];
+/// `001_3db9a3467ea66f99.txt` lines 1116-1117: `tcpdump -en` on backend2 (another connection of
+/// the same pair: its MACs and addresses are the ones backend2 sees).
+const SEED001_BACKEND2: [(u32, &str); 2] = [
+    (1116, "12:24:06.938242 02:d8:4e:3f:92:1d > c6:f4:b5:76:10:38, ethertype IPv4 (0x0800), length 74: 10.222.1.48.49140 > 10.222.2.34.80: Flags [S], seq 4201074305, win 64860, options [mss 1410,sackOK,TS val 4044015621 ecr 0,nop,wscale 7], length 0"),
+    (1117, "12:24:06.938278 c6:f4:b5:76:10:38 > 02:d8:4e:3f:92:1d, ethertype IPv4 (0x0800), length 74: 10.222.2.34.80 > 10.222.1.48.49140: Flags [S.], seq 4118006349, ack 4201074306, win 64308, options [mss 1410,sackOK,TS val 3333905778 ecr 4044015621,nop,wscale 7], length 0"),
+];
+
 // ---------------------------------------------------------------------------------------------
 // A small reader of `tcpdump -en` TCP lines.
 
@@ -524,6 +537,194 @@ fn nodeport() {
     check("nodeport");
 }
 
+/// Replay the cross-node scenario (two workers) into a scratch folder.
+fn run_cross(out: &Path) -> Vec<dataplane::replay_cmd::NodeResult> {
+    dataplane::replay_cmd::replay_topology(&scenario_dir("cross-node"), 50, Some(out)).unwrap()
+}
+
+/// The outer part of a Geneve tcpdump line: (frame MACs, frame length, outer source and
+/// destination, VNI) and the inner frame's line as a tcpdump line of its own.
+fn geneve_parts(
+    line: u32,
+    text: &str,
+) -> (
+    [u8; 6],
+    [u8; 6],
+    usize,
+    Ipv4Addr,
+    u16,
+    Ipv4Addr,
+    u16,
+    u32,
+    String,
+) {
+    let w: Vec<&str> = text.split(' ').collect();
+    let (src_mac, dst_mac) = (mac(w[1]), mac(w[3].trim_end_matches(',')));
+    let (outer, inner) = text.split_once(": Geneve, Flags [none], vni ").unwrap();
+    let (len, addrs) = outer
+        .split_once(", length ")
+        .unwrap()
+        .1
+        .split_once(": ")
+        .unwrap();
+    let (s, d) = addrs.split_once(" > ").unwrap();
+    let (vni, inner) = inner.split_once(", proto TEB (0x6558): ").unwrap();
+    let ((sa, sp), (da, dp)) = (endpoint(s), endpoint(d));
+    let vni = u32::from_str_radix(vni.trim_start_matches("0x"), 16).unwrap();
+    let _ = line;
+    (
+        src_mac,
+        dst_mac,
+        len.parse().unwrap(),
+        sa,
+        sp,
+        da,
+        dp,
+        vni,
+        format!("{} {inner}", w[0]),
+    )
+}
+
+/// Seed 001 across nodes: what each worker sends on ens160 is the seed's Geneve capture (lines
+/// 1364-1365: MACs, addresses, port 6081, VNI 0, protocol TEB, no options, the inner MACs and the
+/// whole inner TCP segment; the outer source port is the kernel's hash there, ours only has to be
+/// stable per flow and ephemeral); backend2 receives from and answers to antrea-gw0 (lines
+/// 1116-1117); the frontend's answer comes from the ClusterIP (line 1823's MACs).
+#[test]
+fn cross_node_shows_the_seed_001_geneve_capture() {
+    let out = tmp("cross-seed");
+    let nodes = run_cross(&out);
+    let expect_outer = |k: u32, text: &str, f: &[u8]| {
+        let (sm, dm, len, sa, _sp, da, dp, vni, inner) = geneve_parts(k, text);
+        let at = format!("seed line {k}");
+        assert_eq!(f.len(), len, "{at}: frame length");
+        assert_eq!((&f[0..6], &f[6..12]), (&dm[..], &sm[..]), "{at}: MACs");
+        let p = etherparse::SlicedPacket::from_ethernet(f).unwrap();
+        let (Some(etherparse::NetSlice::Ipv4(ip)), Some(etherparse::TransportSlice::Udp(u))) =
+            (p.net, p.transport)
+        else {
+            panic!("{at}: not UDP/IPv4")
+        };
+        assert_eq!(
+            (ip.header().source_addr(), ip.header().destination_addr()),
+            (sa, da),
+            "{at}"
+        );
+        assert_eq!(u.destination_port(), dp, "{at}: Geneve port");
+        assert!(
+            u.source_port() >= 49152,
+            "{at}: source port {} not ephemeral",
+            u.source_port()
+        );
+        let g = u.payload();
+        assert_eq!(g[0], 0, "{at}: version 0, no options");
+        assert_eq!(g[1], 0, "{at}: flags none");
+        assert_eq!(u16::from_be_bytes([g[2], g[3]]), 0x6558, "{at}: proto TEB");
+        assert_eq!(
+            u32::from_be_bytes([g[4], g[5], g[6], g[7]]) >> 8,
+            vni,
+            "{at}: vni"
+        );
+        let d = parse_tcpdump(&[(k, inner.as_str())]);
+        assert_frame_shows(&d[0], &g[8..], &format!("{at} (inner)"));
+        u.source_port()
+    };
+    let a_tx = frames_of(&out.join("node-a"), "ens160.pcap");
+    let b_tx = frames_of(&out.join("node-b"), "ens160.pcap");
+    let sport = expect_outer(SEED001_GENEVE[0].0, SEED001_GENEVE[0].1, &a_tx[0]);
+    expect_outer(SEED001_GENEVE[1].0, SEED001_GENEVE[1].1, &b_tx[0]);
+    // The ACK of the same flow leaves from the same source port.
+    let ack = etherparse::SlicedPacket::from_ethernet(&a_tx[1]).unwrap();
+    let Some(etherparse::TransportSlice::Udp(u)) = ack.transport else {
+        panic!("ACK: not UDP")
+    };
+    assert_eq!(u.source_port(), sport, "one outer source port per flow");
+    // backend2's side: from and to worker 2's antrea-gw0.
+    let to_b2 = frames_of(&out.join("node-b"), "tap1.pcap");
+    let from_b2 = frames_of(
+        &scenario_dir("cross-node").join("node-b/input"),
+        "tap1.pcap",
+    );
+    let b2 = parse_tcpdump(&SEED001_BACKEND2);
+    assert_eq!(
+        (&to_b2[0][0..6], &to_b2[0][6..12]),
+        (&b2[0].dst_mac[..], &b2[0].src_mac[..]),
+        "line 1116"
+    );
+    assert_eq!(
+        (&from_b2[0][0..6], &from_b2[0][6..12]),
+        (&b2[1].dst_mac[..], &b2[1].src_mac[..]),
+        "line 1117"
+    );
+    // The frontend's answer, from the ClusterIP and antrea-gw0 (line 1823).
+    let fe = parse_tcpdump(&SEED001_TCPDUMP);
+    let to_fe = frames_of(&out.join("node-a"), "tap1.pcap");
+    assert_eq!(
+        (&to_fe[0][0..6], &to_fe[0][6..12]),
+        (&fe[1].dst_mac[..], &fe[1].src_mac[..]),
+        "line 1823"
+    );
+    let p = etherparse::SlicedPacket::from_ethernet(&to_fe[0]).unwrap();
+    let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+        panic!("not IPv4")
+    };
+    assert_eq!(
+        ip.header().source_addr(),
+        fe[1].src,
+        "the answer comes from backendsvc"
+    );
+    // coredns's connection to backend2 crosses, and backendpolicy drops it on worker 2.
+    assert_eq!(
+        to_b2.len(),
+        2,
+        "backend2 gets the SYN and the ACK, not coredns's SYN"
+    );
+    assert_eq!(
+        error_count(
+            &nodes[1].errors,
+            "acl-plugin-out-ip4-fa",
+            "ACL deny packets"
+        ),
+        1,
+        "{}",
+        nodes[1].errors
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The cross-node scenario replays to its golden traces and outputs, twice the same.
+#[test]
+fn cross_node() {
+    let dir = scenario_dir("cross-node");
+    let out = tmp("cross");
+    let nodes = run_cross(&out);
+    for n in &nodes {
+        assert_eq!(n.outcome.buffers_in_use, 0, "{}: buffers leaked", n.name);
+        let expected = std::fs::read_to_string(dir.join(&n.name).join("expected.trace")).unwrap();
+        assert!(expected.starts_with("# "), "{}: notes", n.name);
+        let d = diff(&expected, &n.trace);
+        assert!(d.is_empty(), "{}:\n{}", n.name, d.join("\n"));
+        assert_eq!(
+            pcaps(&out.join(&n.name)),
+            pcaps(&dir.join(&n.name).join("expected-output")),
+            "{}: transmitted frames",
+            n.name
+        );
+    }
+    let out2 = tmp("cross-again");
+    for (a, b) in nodes.iter().zip(run_cross(&out2)) {
+        assert_eq!(a.trace, b.trace, "{}: same trace twice", a.name);
+        assert_eq!(
+            pcaps(&out.join(&a.name)),
+            pcaps(&out2.join(&b.name)),
+            "{}",
+            a.name
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&out2);
+}
+
 #[test]
 fn policy() {
     let r = check("policy");
@@ -756,8 +957,7 @@ fn every_scenario_folder_is_tested() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     dirs.sort();
-    assert_eq!(dirs, dataplane::antrea::SCENARIOS);
-    assert_eq!(dirs, ["nodeport", "policy"]);
+    assert_eq!(dirs, ["cross-node", "nodeport", "policy"]);
 }
 
 /// The checked-in inputs are what `dataplane gen-scenario-inputs traces/antrea` writes.
@@ -772,6 +972,18 @@ fn inputs_are_generated() {
             "{name}/input"
         );
         assert!(!scenario_dir(name).join("history").exists());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    for (name, nodes) in dataplane::antrea::NODE_SCENARIOS {
+        let out = tmp(&format!("gen-{name}"));
+        dataplane::antrea::write_inputs(&out, name).unwrap();
+        for n in nodes.iter() {
+            assert_eq!(
+                pcaps(&out.join(n).join("input")),
+                pcaps(&scenario_dir(name).join(n).join("input")),
+                "{name}/{n}/input"
+            );
+        }
         let _ = std::fs::remove_dir_all(&out);
     }
 }
