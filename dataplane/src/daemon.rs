@@ -247,6 +247,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     let mut polling = must_poll(&app);
     while !stop.load(Ordering::SeqCst) {
         let produced = app.dp.graph.run_once();
+        app.dp.run_processes();
         let App { registry, dp } = &mut app;
         let served = server.poll(|req| {
             Response::from(match &req {

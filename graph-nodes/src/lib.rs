@@ -239,6 +239,15 @@ fn init_l2(dp: &mut Dataplane) {
     let f = l2::init_feature_nexts(g, arp_term, &l2::feat::NODES);
     g.node_mut::<ArpTerm>(arp_term).expect("arp-term-l2bd").feat = f;
     dp.insert_ext(m);
+    // VPP's l2fib-mac-age-scanner-process wakes up every minute.
+    dp.processes.push(engine::Process {
+        name: "l2fib-mac-age-scanner-process",
+        interval_ns: 60_000_000_000,
+        next_ns: 60_000_000_000,
+        run: |dp, now| {
+            l2::commands::age_scan(dp, now);
+        },
+    });
 }
 
 /// The IPv4 state of a dataplane.

@@ -90,6 +90,19 @@ pub enum Mode {
     Live,
 }
 
+/// A periodic job of the main thread (VPP's process nodes: the L2 FIB's MAC aging scanner, ...).
+#[derive(Clone, Copy)]
+pub struct Process {
+    /// Name (`l2fib-mac-age-scanner-process`).
+    pub name: &'static str,
+    /// Period on the forwarder's clock.
+    pub interval_ns: u64,
+    /// When it runs next.
+    pub next_ns: u64,
+    /// The job, given the time.
+    pub run: fn(&mut Dataplane, u64),
+}
+
 /// What is behind an interface.
 pub enum Backing {
     /// A device (driver or memory), with `<name>-output` and `<name>-tx` nodes.
@@ -158,6 +171,8 @@ pub struct Dataplane {
     pub on_mac_changed: Vec<fn(&mut Dataplane, u32)>,
     /// Device of every interface by sw_if_index (replay reaches the memory devices here).
     pub devices: Vec<Option<interface::DeviceHandle>>,
+    /// Periodic jobs, run between dispatches by [`Dataplane::run_processes`].
+    pub processes: Vec<Process>,
     ext: HashMap<TypeId, Box<dyn Any + Send>>,
 }
 
@@ -212,6 +227,7 @@ impl Dataplane {
             on_interface_deleted: Vec::new(),
             on_mac_changed: Vec::new(),
             devices: vec![None],
+            processes: Vec::new(),
             ext: HashMap::new(),
         };
         // local0: sw_if_index 0, as in VPP.
@@ -565,8 +581,26 @@ impl Dataplane {
             .map_err(|e| e.0)
     }
 
-    /// Run the main loop until no input node produces packets and nothing is pending.
+    /// Run the periodic jobs that are due on the forwarder's clock (the daemon calls this between
+    /// dispatches, replays after each input frame).
+    pub fn run_processes(&mut self) {
+        if self.processes.is_empty() {
+            return;
+        }
+        let now = self.graph.vm.clock.now_ns();
+        for i in 0..self.processes.len() {
+            let p = self.processes[i];
+            if now >= p.next_ns {
+                self.processes[i].next_ns = now.saturating_add(p.interval_ns);
+                (p.run)(self, now);
+            }
+        }
+    }
+
+    /// Run the main loop until no input node produces packets and nothing is pending, then the
+    /// periodic jobs that are due.
     pub fn run_until_idle(&mut self) {
+        self.run_processes();
         loop {
             let n = self.graph.run_once();
             if n == 0 && !self.graph.has_pending() {

@@ -860,10 +860,15 @@ fn show_mode(dp: &mut Dataplane, a: &mut Args) -> R {
     let c = l2(dp).cfg.load_full();
     let im = dp.interfaces.read();
     let mut lines = Vec::new();
-    for s in im.sw.iter().filter(|s| !s.deleted) {
-        if !only.is_empty() && !only.contains(&s.sw_if_index) {
-            continue;
-        }
+    // The interfaces given, in that order (VPP's), else all of them.
+    let all: Vec<u32> = im
+        .sw
+        .iter()
+        .filter(|s| !s.deleted)
+        .map(|s| s.sw_if_index)
+        .collect();
+    for sw in if only.is_empty() { &all } else { &only } {
+        let Some(s) = im.sw(*sw) else { continue };
         let ic = c.input(s.sw_if_index);
         lines.push(match ic.mode {
             L2Mode::L3 => format!("l3 {}", s.name),

@@ -139,7 +139,7 @@ impl Node for TunnelEncap {
         // Per tunnel: (sw_if_index, pool index, up, largest inner frame the uplink takes).
         let mut last = (u32::MAX, 0u32, false, usize::MAX);
         let mut stats = (u32::MAX, 0u64, 0u64);
-        let mut n_ok = 0u64;
+        let (mut n_ok, mut n_icmp) = (0u64, 0u64);
         for (k, &bi) in frame.iter().enumerate() {
             let sw = cx.vm.buffers.meta(bi).sw_if_index[TX];
             if sw != last.0 {
@@ -178,8 +178,8 @@ impl Node for TunnelEncap {
                 if df && m.strip(l2 as u16) {
                     set_icmp_error(m, 3, 4, (last.3 - l2) as u32);
                     m.sw_if_index[TX] = INVALID_INDEX;
-                    m.error = ebase + encap_errors::TOO_BIG_ICMP;
                     nexts[k] = encap_next::ICMP_ERROR;
+                    n_icmp += 1;
                 } else {
                     m.error = ebase + encap_errors::TOO_BIG;
                 }
@@ -238,6 +238,7 @@ impl Node for TunnelEncap {
             s.tx_bytes += stats.2;
         }
         cx.count_error(encap_errors::ENCAPSULATED, n_ok);
+        cx.count_error(encap_errors::TOO_BIG_ICMP, n_icmp);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
 
