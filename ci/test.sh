@@ -13,9 +13,10 @@ if ! rustup component list --installed 2>/dev/null | grep -q '^clippy'; then
 fi
 
 # Debian packages: DPDK 22.11 (headers, and the PMD plugins EAL loads at run time), libxdp/libbpf
-# for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run.
+# for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run (tshark decodes
+# the two-node underlay).
 DEB_PACKAGES=(libdpdk-dev dpdk libxdp-dev libbpf-dev xdp-tools clang libclang-dev pkg-config
-              iproute2 ethtool python3 curl)
+              iproute2 ethtool python3 curl tshark)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,5 +51,9 @@ log "end-to-end, the uplink over AF_XDP"
 ci/e2e.sh --uplink af_xdp
 log "end-to-end, the uplink over DPDK (net_af_packet PMD)"
 ci/e2e.sh --uplink dpdk
+log "end-to-end, two nodes over VXLAN (Contiv: BVI + bridge domain), NAT44 and policy"
+ci/e2e-two-node.sh --tunnel vxlan
+log "end-to-end, two nodes over Geneve (Antrea: L3 mode), NAT44 and policy"
+ci/e2e-two-node.sh --tunnel geneve
 
 log "all tests passed"
