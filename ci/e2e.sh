@@ -20,10 +20,27 @@
 # tap2-output; the daemon stops cleanly on SIGTERM.
 #
 # Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS]
+#        ci/e2e.sh --two-node vxlan|geneve [--release]   (two nodes: ci/e2e-two-node.sh)
 #        (root; needs ip, ethtool, curl, python3; af_xdp needs libxdp, dpdk builds --features dpdk;
-#        --iperf also needs iperf3 and compares with the kernel forwarding between veths)
+#        --iperf also needs iperf3 and compares with the kernel forwarding between veths;
+#        --two-node needs tshark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Two nodes over a tunnel: its own script (two daemons, a veth underlay).
+for a in "$@"; do
+    if [ "$a" = --two-node ]; then
+        args=()
+        while [ $# -gt 0 ]; do
+            case "$1" in
+                --two-node) args+=(--tunnel "${2:?--two-node needs vxlan or geneve}"); shift ;;
+                *) args+=("$1") ;;
+            esac
+            shift
+        done
+        exec ci/e2e-two-node.sh "${args[@]}"
+    fi
+done
 
 PROFILE=debug
 IPERF=0
@@ -33,7 +50,7 @@ while [ $# -gt 0 ]; do
         --release) PROFILE=release ;;
         --iperf) IPERF="${2:?--iperf needs seconds}"; shift ;;
         --uplink) UPLINK_KIND="${2:?--uplink needs af_packet, af_xdp or dpdk}"; shift ;;
-        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS]" >&2; exit 2 ;;
+        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] | --two-node vxlan|geneve" >&2; exit 2 ;;
     esac
     shift
 done

@@ -52,8 +52,8 @@ ci/e2e.sh --uplink af_xdp
 log "end-to-end, the uplink over DPDK (net_af_packet PMD)"
 ci/e2e.sh --uplink dpdk
 log "end-to-end, two nodes over VXLAN (Contiv: BVI + bridge domain), NAT44 and policy"
-ci/e2e-two-node.sh --tunnel vxlan
+ci/e2e.sh --two-node vxlan
 log "end-to-end, two nodes over Geneve (Antrea: L3 mode), NAT44 and policy"
-ci/e2e-two-node.sh --tunnel geneve
+ci/e2e.sh --two-node geneve
 
 log "all tests passed"

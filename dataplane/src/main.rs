@@ -63,7 +63,8 @@ enum Cmd {
         /// Folder holding one folder per scenario.
         dir: PathBuf,
     },
-    /// Write the benchmark pcaps (syn.pcap, flows10k.pcap) of ../shared/bench/make_pcaps.py.
+    /// Write the benchmark pcaps: syn.pcap, flows10k.pcap (../shared/bench/make_pcaps.py's) and
+    /// vxlan-syn.pcap, vxlan-flows10k.pcap (ci/bench/vxlan-decap.cli's streams).
     MakeBenchPcaps {
         /// Output folder.
         dir: PathBuf,
@@ -136,7 +137,10 @@ fn main() -> ExitCode {
             runs,
         ),
         (Some(Cmd::MakeBenchPcaps { dir }), _) => dataplane::pcapgen::write_bench_pcaps(&dir)
-            .map(|()| println!("wrote syn.pcap and flows10k.pcap in {}", dir.display())),
+            .map(|()| println!(
+                "wrote syn.pcap, flows10k.pcap, vxlan-syn.pcap and vxlan-flows10k.pcap in {}",
+                dir.display()
+            )),
         (Some(Cmd::TraceDiff { expected, actual }), _) => run_trace_diff(&expected, &actual),
         (Some(Cmd::GenScenarioInputs { dir }), _) => {
             if dir.file_name().is_some_and(|n| n == "antrea") {

@@ -138,7 +138,46 @@ impl TcpFrame {
     }
 }
 
-/// Write `syn.pcap` and `flows10k.pcap` into `dir`.
+/// `frame` (an Ethernet frame) inside VXLAN VNI `vni` from 192.168.16.1 to 192.168.16.2, as
+/// `ci/bench/vxlan-encap.cli`'s node sends it to `ci/bench/vxlan-decap.cli`'s: VPP's outer
+/// header (id 0, no DF, UDP checksum 0, TTL 253: the template's 254 less ip4-rewrite's hop),
+/// the uplink MACs of the decap script, an ephemeral source port that varies with the flow.
+pub fn vxlan_wrap(frame: &[u8], vni: u32, sport: u16) -> Vec<u8> {
+    let ip_len = 20 + 8 + 8 + frame.len();
+    let mut f = Vec::with_capacity(14 + ip_len);
+    f.extend_from_slice(&[0x02, 0xfe, 0x16, 0x3f, 0x5f, 0x0f]);
+    f.extend_from_slice(&[0, 0, 0, 0, 0, 2]);
+    f.extend_from_slice(&[0x08, 0x00, 0x45, 0x00]);
+    f.extend_from_slice(&(ip_len as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 0, 253, 17, 0, 0]);
+    f.extend_from_slice(&[192, 168, 16, 1, 192, 168, 16, 2]);
+    let c = checksum::ipv4_header_checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&4789u16.to_be_bytes());
+    f.extend_from_slice(&((ip_len - 20) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0x08, 0, 0, 0]);
+    f.extend_from_slice(&(vni << 8).to_be_bytes());
+    f.extend_from_slice(frame);
+    f
+}
+
+/// make_pcaps.py's SYN with source port `sport` as it leaves `ci/bench/vxlan-encap.cli`'s BVI:
+/// TTL 63, from loop0's MAC to the remote BVI's, inside VXLAN VNI 10.
+pub fn vxlan_bench_syn(sport: u16) -> Vec<u8> {
+    let mut t = TcpFrame::bench_syn(sport);
+    t.ttl = 63;
+    t.src_mac = [0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x01];
+    t.dst_mac = [0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x02];
+    vxlan_wrap(
+        &t.build(),
+        10,
+        0xc000 | (sport.wrapping_mul(40503) & 0x3fff),
+    )
+}
+
+/// Write `syn.pcap`, `flows10k.pcap` (make_pcaps.py's) and their VXLAN-encapsulated forms
+/// `vxlan-syn.pcap`, `vxlan-flows10k.pcap` (the streams of `ci/bench/vxlan-decap.cli`) into `dir`.
 pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let syn = TcpFrame::bench_syn(46310).build();
@@ -149,6 +188,13 @@ pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
     engine::pcap::write_pcap(
         &dir.join("flows10k.pcap"),
         flows.iter().map(|f| (0u64, f.as_slice())),
+    )?;
+    let vsyn = vxlan_bench_syn(46310);
+    engine::pcap::write_pcap(&dir.join("vxlan-syn.pcap"), [(0u64, vsyn.as_slice())])?;
+    let vflows: Vec<Vec<u8>> = (10000..20000u16).map(vxlan_bench_syn).collect();
+    engine::pcap::write_pcap(
+        &dir.join("vxlan-flows10k.pcap"),
+        vflows.iter().map(|f| (0u64, f.as_slice())),
     )
 }
 
@@ -179,6 +225,33 @@ mod tests {
                 "{target:#x} vs {want:#x}"
             );
         }
+    }
+
+    #[test]
+    fn vxlan_bench_syn_is_a_valid_vxlan_packet() {
+        let f = vxlan_bench_syn(46310);
+        assert_eq!(f.len(), 74 + 50);
+        let p = etherparse::SlicedPacket::from_ethernet(&f).expect("valid frame");
+        let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+            panic!("not IPv4")
+        };
+        let h = ip.header().to_header();
+        assert_eq!(h.header_checksum, h.calc_header_checksum());
+        assert_eq!(
+            (h.time_to_live, h.identification, h.dont_fragment),
+            (253, 0, false)
+        );
+        let Some(etherparse::TransportSlice::Udp(udp)) = p.transport else {
+            panic!("not UDP")
+        };
+        assert_eq!((udp.destination_port(), udp.checksum()), (4789, 0));
+        assert!(udp.source_port() >= 0xc000);
+        assert_eq!(&f[42..50], &[0x08, 0, 0, 0, 0, 0, 0x0a, 0]);
+        let inner = etherparse::SlicedPacket::from_ethernet(&f[50..]).expect("valid inner frame");
+        let Some(etherparse::NetSlice::Ipv4(ip)) = inner.net else {
+            panic!("inner not IPv4")
+        };
+        assert_eq!(ip.header().ttl(), 63);
     }
 
     #[test]

@@ -923,3 +923,87 @@ set interface ip address tap0 10.1.0.1/24");
     assert_eq!(errors(&app, "ethernet-input", "l3 mac mismatch"), 100);
     no_leaks(&app);
 }
+
+/// Run a bench script with one packet from a pg stream on pg0; what pg1 sent.
+fn bench_script(script: &str, frame: &[u8]) -> (App, Vec<Vec<u8>>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/bench");
+    let mut app = App::new(Mode::Replay);
+    app.exec_file(&dir.join(script)).unwrap();
+    let sw = app.dp.sw_if_index("pg1").unwrap();
+    if let Some(Some(h)) = app.dp.devices.get(sw as usize) {
+        let mut d = h.lock();
+        let any: &mut dyn std::any::Any = d.as_mut();
+        any.downcast_mut::<engine::interface::MemoryDevice>()
+            .expect("pg interfaces are memory devices")
+            .capture_tx = true;
+    }
+    let pcap = std::env::temp_dir().join(format!("dp-bench-{}-{script}.pcap", std::process::id()));
+    engine::pcap::write_pcap(&pcap, [(0u64, frame)]).unwrap();
+    app.exec("trace add pg-input 1").unwrap();
+    app.exec(&format!(
+        "packet-generator new {{ name s0 limit 1 interface pg0 pcap {} }}",
+        pcap.display()
+    ))
+    .unwrap();
+    app.exec("packet-generator enable-stream").unwrap();
+    app.dp.run_until_idle();
+    std::fs::remove_file(&pcap).ok();
+    let f = take(&app, "pg1");
+    (app, f)
+}
+
+/// `ci/bench/vxlan-encap.cli` and `vxlan-decap.cli` do what they say: the encap node's uplink
+/// sends exactly the decap script's stream (`vxlan-syn.pcap`, but for the outer MACs and the
+/// source port), and the decap node hands the pod the inner packet.
+#[test]
+fn the_vxlan_bench_scripts_carry_the_bench_packet_both_ways() {
+    let syn = dataplane::pcapgen::TcpFrame::bench_syn(46310).build();
+    let wrapped = dataplane::pcapgen::vxlan_bench_syn(46310);
+
+    let (mut enc, f) = bench_script("vxlan-encap.cli", &syn);
+    assert_eq!(f.len(), 1, "{}", enc.exec("show errors").unwrap());
+    assert_eq!(&f[0][..6], &[0x02, 0, 0, 0, 0, 0x20], "to the remote node");
+    assert_eq!(
+        &f[0][6..12],
+        &[0x02, 0xfe, 0x25, 0x4f, 0x0e, 0x4e],
+        "from the uplink"
+    );
+    assert_eq!(&f[0][12..34], &wrapped[12..34], "outer IPv4 header");
+    assert_eq!(
+        &f[0][36..],
+        &wrapped[36..],
+        "UDP port, length, VXLAN and inner frame"
+    );
+    let tr = enc.exec("show trace").unwrap();
+    for node in [
+        "ip4-lookup",
+        "loop0-output",
+        "l2-input",
+        "l2-fwd",
+        "l2-output",
+        "vxlan4-encap",
+        "ip4-load-balance",
+        "pg1-output",
+    ] {
+        assert!(tr.contains(&format!(": {node}\n")), "{node} missing: {tr}");
+    }
+    no_leaks(&enc);
+
+    let (mut dec, f) = bench_script("vxlan-decap.cli", &wrapped);
+    assert_eq!(f.len(), 1, "{}", dec.exec("show errors").unwrap());
+    assert_eq!(&f[0][..6], &[0x02, 0, 0, 0, 0, 0x20], "to the pod");
+    assert_eq!(f[0][22], 62, "routed on both nodes");
+    assert_eq!(&f[0][34..], &syn[34..], "the TCP segment");
+    let tr = dec.exec("show trace").unwrap();
+    for node in [
+        "ip4-local",
+        "ip4-udp-lookup",
+        "vxlan4-input",
+        "l2-input",
+        "l2-fwd",
+        "ip4-rewrite",
+    ] {
+        assert!(tr.contains(&format!(": {node}\n")), "{node} missing: {tr}");
+    }
+    no_leaks(&dec);
+}

@@ -15,7 +15,8 @@ use engine::trace::TraceRecord;
 use crate::format::{format_ethernet_arp_header, format_mac};
 use crate::l2::fib::{key, L2Fib, L2Result, FLAG_FILTER, NO_RESULT};
 use crate::l2::{
-    feat, feature_next, minutes, out_feat, table_kind, FeatNext, L2Mode, SharedL2Config,
+    feat, feature_next, minutes, out_feat, table_kind, FeatNext, IfInput, L2Config, L2Mode,
+    SharedL2Config,
 };
 
 /// Ethertypes.
@@ -264,87 +265,161 @@ pub struct L2Input {
 /// Slot of error-drop in `l2-input`.
 const L2INPUT_NEXT_DROP: u16 = 2;
 
+/// What `l2-input` keeps of the last input interface.
+#[derive(Clone, Copy)]
+struct InputCache {
+    sw_if_index: u32,
+    ic: IfInput,
+    /// The bridge domain's feature bitmap (feat::DROP if it is gone).
+    bd_bitmap: u32,
+    /// L2 FIB sequence numbers and MAC age for the buffer.
+    sn: u16,
+    age: u8,
+    /// A bridged interface whose bridge domain exists: untagged unicast takes the fast path.
+    fast: bool,
+    /// Feature bitmap and next slot of untagged unicast.
+    uc_bitmap: u32,
+    uc_next: u16,
+}
+
+impl L2Input {
+    #[cold]
+    #[inline(never)]
+    fn refresh(&self, c: &L2Config, sw: u32) -> InputCache {
+        let ic = c.input(sw);
+        let mut cache = InputCache {
+            sw_if_index: sw,
+            ic,
+            bd_bitmap: 0,
+            sn: 0,
+            age: 0,
+            fast: false,
+            uc_bitmap: 0,
+            uc_next: L2INPUT_NEXT_DROP,
+        };
+        if ic.mode == L2Mode::Bridge {
+            match c.bd(ic.bd_index) {
+                Some(bd) => {
+                    cache.bd_bitmap = bd.feature_bitmap;
+                    cache.sn = c.swif_seq(sw) as u16 | (bd.seq_num as u16) << 8;
+                    cache.age = bd.mac_age;
+                    cache.fast = true;
+                    cache.uc_bitmap = ic.feature_bitmap & bd.feature_bitmap;
+                    cache.uc_next = feature_next(&self.feat, cache.uc_bitmap);
+                }
+                None => cache.bd_bitmap = feat::DROP,
+            }
+        }
+        cache
+    }
+
+    /// Everything but untagged unicast on a bridged port: tagged frames, broadcast and
+    /// multicast (flooded, ARP termination), cross-connects, L3 interfaces, runts. Returns the
+    /// next slot; None for a runt (dropped, not traced).
+    #[cold]
+    #[inline(never)]
+    fn slow(&self, cx: &mut NodeCx<'_>, bi: BufferIndex, ci: &InputCache) -> Option<u16> {
+        let ebase = cx.error_index(0);
+        let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+        let Some(h) = d.first_chunk::<14>() else {
+            m.error = ebase + input_errors::RUNT;
+            return None;
+        };
+        let ic = &ci.ic;
+        let l2_len = l2_header_len(d);
+        let ethertype = match d.get(l2_len as usize - 2..l2_len as usize) {
+            Some(t) => u16::from_be_bytes([t[0], t[1]]),
+            None => 0,
+        };
+        let from_bvi = m.sw_if_index[TX] == L2INPUT_BVI;
+        let mut mask = !0u32;
+        let mut shg = ic.shg;
+        if h[0] & 1 != 0 {
+            // Broadcast / multicast: flood rather than forward.
+            mask &= !(feat::FWD | feat::UU_FLOOD);
+            let l3 = d.get(l2_len as usize..).unwrap_or(&[]);
+            let icmp6 = ethertype == ETH_IP6 && l3.get(6) == Some(&58);
+            if ethertype != ETH_ARP && !icmp6 {
+                mask &= !feat::ARP_TERM;
+            } else if from_bvi {
+                // An ARP request (or IPv6 neighbour solicitation) from the BVI floods to
+                // the tunnels too, whatever their split-horizon group.
+                let request = if ethertype == ETH_ARP {
+                    l3.get(6..8) == Some(&[0, 1])
+                } else {
+                    l3.get(40) == Some(&135)
+                };
+                if request {
+                    shg = 0;
+                }
+            }
+        } else if from_bvi {
+            // Unicast from the BVI must not be dropped on output to a tunnel that shares
+            // the BVI's split-horizon group.
+            shg = 0;
+        }
+        let mut bd_index = 0u16;
+        match ic.mode {
+            L2Mode::Bridge => {
+                bd_index = ic.bd_index;
+                m.set_l2fib_sn(ci.sn, ci.age);
+                mask &= ci.bd_bitmap;
+            }
+            L2Mode::Xconnect => m.sw_if_index[TX] = ic.xc_sw_if_index,
+            L2Mode::L3 => mask = feat::DROP,
+        }
+        let bitmap = ic.feature_bitmap & mask;
+        m.set_l2_bd(bd_index, l2_len, shg);
+        m.set_l2_feature_bitmap(bitmap);
+        m.l2_hdr_offset = m.current_data();
+        m.flags |= flags::L2_HDR_OFFSET_VALID;
+        Some(feature_next(&self.feat, bitmap))
+    }
+}
+
+/// True for the ethertypes of VLAN tags (802.1Q, 802.1ad, the old QinQ).
+#[inline(always)]
+fn is_vlan(t: [u8; 2]) -> bool {
+    matches!(u16::from_be_bytes(t), 0x8100 | 0x88a8 | 0x9100)
+}
+
 impl Node for L2Input {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [L2INPUT_NEXT_DROP; FRAME_SIZE];
-        let ebase = cx.error_index(0);
         let tracing = cx.tracing();
-        // The last interface's configuration and sequence numbers.
-        let mut last_sw = u32::MAX;
-        let mut ic = c.input(0);
-        let (mut bd_bitmap, mut sn, mut age) = (0u32, 0u16, 0u8);
+        let mut ci = self.refresh(&c, INVALID_INDEX);
         for (k, &bi) in frame.iter().enumerate() {
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
-            let Some(h) = d.first_chunk::<14>() else {
-                m.error = ebase + input_errors::RUNT;
-                continue;
-            };
-            let h = *h;
             let sw = m.sw_if_index[RX];
-            if sw != last_sw {
-                last_sw = sw;
-                ic = c.input(sw);
-                if ic.mode == L2Mode::Bridge {
-                    match c.bd(ic.bd_index) {
-                        Some(bd) => {
-                            bd_bitmap = bd.feature_bitmap;
-                            sn = c.swif_seq(sw) as u16 | (bd.seq_num as u16) << 8;
-                            age = bd.mac_age;
-                        }
-                        None => bd_bitmap = feat::DROP,
-                    }
-                }
+            if sw != ci.sw_if_index {
+                ci = self.refresh(&c, sw);
             }
-            let l2_len = l2_header_len(d);
-            let ethertype = match d.get(l2_len as usize - 2..l2_len as usize) {
-                Some(t) => u16::from_be_bytes([t[0], t[1]]),
-                None => 0,
+            let fast = match d.first_chunk::<14>() {
+                Some(h) => ci.fast && h[0] & 1 == 0 && !is_vlan([h[12], h[13]]),
+                None => false,
             };
-            let from_bvi = m.sw_if_index[TX] == L2INPUT_BVI;
-            let mut mask = !0u32;
-            let mut shg = ic.shg;
-            if h[0] & 1 != 0 {
-                // Broadcast / multicast: flood rather than forward.
-                mask &= !(feat::FWD | feat::UU_FLOOD);
-                let l3 = d.get(l2_len as usize..).unwrap_or(&[]);
-                let icmp6 = ethertype == ETH_IP6 && l3.get(6) == Some(&58);
-                if ethertype != ETH_ARP && !icmp6 {
-                    mask &= !feat::ARP_TERM;
-                } else if from_bvi {
-                    // An ARP request (or IPv6 neighbour solicitation) from the BVI floods to
-                    // the tunnels too, whatever their split-horizon group.
-                    let request = if ethertype == ETH_ARP {
-                        l3.get(6..8) == Some(&[0, 1])
-                    } else {
-                        l3.get(40) == Some(&135)
-                    };
-                    if request {
-                        shg = 0;
-                    }
+            if fast {
+                // Untagged unicast on a bridged port: the interface's bitmap and next.
+                let shg = if m.sw_if_index[TX] == L2INPUT_BVI {
+                    0
+                } else {
+                    ci.ic.shg
+                };
+                m.set_l2fib_sn(ci.sn, ci.age);
+                m.set_l2_bd(ci.ic.bd_index, 14, shg);
+                m.set_l2_feature_bitmap(ci.uc_bitmap);
+                m.l2_hdr_offset = m.current_data();
+                m.flags |= flags::L2_HDR_OFFSET_VALID;
+                nexts[k] = ci.uc_next;
+            } else {
+                match self.slow(cx, bi, &ci) {
+                    Some(n) => nexts[k] = n,
+                    None => continue,
                 }
-            } else if from_bvi {
-                // Unicast from the BVI must not be dropped on output to a tunnel that shares
-                // the BVI's split-horizon group.
-                shg = 0;
             }
-            let mut bd_index = 0u16;
-            match ic.mode {
-                L2Mode::Bridge => {
-                    bd_index = ic.bd_index;
-                    m.set_l2fib_sn(sn, age);
-                    mask &= bd_bitmap;
-                }
-                L2Mode::Xconnect => m.sw_if_index[TX] = ic.xc_sw_if_index,
-                L2Mode::L3 => mask = feat::DROP,
-            }
-            let bitmap = ic.feature_bitmap & mask;
-            m.set_l2_bd(bd_index, l2_len, shg);
-            m.set_l2_feature_bitmap(bitmap);
-            m.l2_hdr_offset = m.current_data();
-            m.flags |= flags::L2_HDR_OFFSET_VALID;
-            nexts[k] = feature_next(&self.feat, bitmap);
-            if tracing && m.is_traced() {
+            if tracing && cx.vm.buffers.meta(bi).is_traced() {
+                let h = head14(cx.vm.buffers.data(bi));
                 if let Some(r) = cx.trace(bi) {
                     record_macs(r, &h, sw, 0);
                 }
@@ -617,25 +692,25 @@ enum BviError {
 
 /// Hand a frame from the bridge domain to the routed side through the BVI (VPP's `l2_to_bvi`):
 /// check the destination MAC, strip the L2 header, make the BVI the receive interface. Returns
-/// the slot of the L3 input node.
-#[inline]
+/// the slot of the L3 input node and the packet's length for the BVI's receive counters (the
+/// caller adds them).
+#[inline(always)]
 fn l2_to_bvi(
     cx: &mut NodeCx<'_>,
     bi: BufferIndex,
     bvi_sw: u32,
     bvi_mac: &[u8; 6],
     l3: L3Next,
-) -> Result<u16, BviError> {
+) -> Result<(u16, u64), BviError> {
     let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
-    let h = head14(d);
-    if h[0] & 1 == 0 && h[..6] != bvi_mac[..] {
-        return Err(BviError::BadMac);
-    }
     let l2_len = m.l2_len().max(14) as usize;
-    let ethertype = match d.get(l2_len - 2..l2_len) {
-        Some(t) => u16::from_be_bytes([t[0], t[1]]),
+    let (dst, ethertype) = match d.get(..l2_len) {
+        Some(h) => (&h[..6], u16::from_be_bytes([h[l2_len - 2], h[l2_len - 1]])),
         None => return Err(BviError::Ethertype),
     };
+    if dst[0] & 1 == 0 && dst != bvi_mac {
+        return Err(BviError::BadMac);
+    }
     let next = match ethertype {
         ETH_IP4 => l3.ip4,
         ETH_IP6 => l3.ip6,
@@ -649,11 +724,7 @@ fn l2_to_bvi(
     m.l3_hdr_offset = m.current_data();
     m.flags |= flags::L3_HDR_OFFSET_VALID;
     m.sw_if_index = [bvi_sw, INVALID_INDEX];
-    let len = m.current_length() as u64;
-    let c = cx.vm.if_counters_mut(bvi_sw);
-    c.rx_packets += 1;
-    c.rx_bytes += len;
-    Ok(next)
+    Ok((next, m.current_length() as u64))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,79 +750,127 @@ const FWD_L3: L3Next = L3Next {
     arp: 5,
 };
 
+/// What `l2-fwd` does with a (destination, bridge domain, input interface, sequence numbers).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FwdAction {
+    /// To `l2-output` on this interface.
+    Output(u32),
+    /// Up to the routed side through this BVI (with its MAC).
+    Bvi(u32, [u8; 6]),
+    /// Dropped with this error.
+    Drop(u32),
+    /// Not forwardable (unknown or stale): flooded if the bitmap has uu-flood, else dropped
+    /// with this error.
+    Flood(u32),
+}
+
+/// Add `(sw_if_index, packets, bytes)` to an interface's receive counters.
+#[inline]
+fn flush_rx(cx: &mut NodeCx<'_>, (sw, packets, bytes): (u32, u64, u64)) {
+    if sw != u32::MAX {
+        let c = cx.vm.if_counters_mut(sw);
+        c.rx_packets += packets;
+        c.rx_bytes += bytes;
+    }
+}
+
+impl L2Fwd {
+    /// Look `kk` up and decide, for a packet from `sw` with sequence numbers `in_sn`.
+    #[inline(never)]
+    fn decide(&self, c: &L2Config, kk: u64, sw: u32, in_sn: u16) -> (FwdAction, bool) {
+        let raw = self.fib.lookup(kk);
+        if raw == NO_RESULT {
+            return (FwdAction::Flood(fwd_errors::FLOOD), false);
+        }
+        let r = L2Result::from_raw(raw);
+        let valid = r.age_not() || (in_sn & 0xff00) | c.swif_seq(r.sw_if_index) as u16 == r.sn;
+        let action = if !valid {
+            FwdAction::Flood(fwd_errors::STALE_DROP)
+        } else if sw == r.sw_if_index {
+            FwdAction::Drop(fwd_errors::REFLECT_DROP)
+        } else if r.is_filter() {
+            FwdAction::Drop(fwd_errors::FILTER_DROP)
+        } else if r.is_bvi() {
+            FwdAction::Bvi(r.sw_if_index, c.input(r.sw_if_index).bvi_mac)
+        } else {
+            FwdAction::Output(r.sw_if_index)
+        };
+        (action, true)
+    }
+}
+
 impl Node for L2Fwd {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [fwd_next::DROP; FRAME_SIZE];
         let tracing = cx.tracing();
-        let (mut cached_key, mut cached) = (u64::MAX, NO_RESULT);
-        let (mut misses, mut hits) = (0u64, 0u64);
+        // The last lookup: (key, input interface, sequence numbers) -> (action, FIB hit).
+        let mut cached = ((u64::MAX, u32::MAX, 0u16), (FwdAction::Drop(0), false));
+        let mut hits = 0u64;
+        // Receive counters of the BVI packets go up to: (sw_if_index, packets, bytes).
+        let mut bvi_rx = (u32::MAX, 0u64, 0u64);
         for (k, &bi) in frame.iter().enumerate() {
-            let m = cx.vm.buffers.meta(bi);
-            let h = head14(cx.vm.buffers.data(bi));
+            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let dst = match d.first_chunk::<6>() {
+                Some(h) => *h,
+                None => [0; 6],
+            };
             let sw = m.sw_if_index[RX];
             let bd = m.l2_bd_index();
             let in_sn = m.l2fib_sn();
             let bitmap = m.l2_feature_bitmap();
-            let dst = [h[0], h[1], h[2], h[3], h[4], h[5]];
-            let kk = key(&dst, bd);
-            let raw = if kk == cached_key {
-                cached
-            } else {
-                let r = self.fib.lookup(kk);
-                (cached_key, cached) = (kk, r);
-                r
-            };
-            let mut flood_error = None;
-            if raw == NO_RESULT {
-                flood_error = Some(fwd_errors::FLOOD);
-                misses += 1;
-            } else {
-                hits += 1;
-                let r = L2Result::from_raw(raw);
-                let valid =
-                    r.age_not() || (in_sn & 0xff00) | c.swif_seq(r.sw_if_index) as u16 == r.sn;
-                if !valid {
-                    flood_error = Some(fwd_errors::STALE_DROP);
-                } else if sw == r.sw_if_index {
-                    cx.set_error(bi, fwd_errors::REFLECT_DROP);
-                } else if r.is_filter() {
-                    cx.set_error(bi, fwd_errors::FILTER_DROP);
-                } else if r.is_bvi() {
-                    let mac = c.input(r.sw_if_index).bvi_mac;
-                    nexts[k] = match l2_to_bvi(cx, bi, r.sw_if_index, &mac, FWD_L3) {
-                        Ok(n) => n,
-                        Err(BviError::BadMac) => {
-                            cx.set_error(bi, fwd_errors::BVI_BAD_MAC);
-                            fwd_next::DROP
-                        }
-                        Err(BviError::Ethertype) => {
-                            cx.set_error(bi, fwd_errors::BVI_ETHERTYPE);
-                            fwd_next::DROP
-                        }
-                    };
-                } else {
-                    cx.vm.buffers.meta_mut(bi).sw_if_index[TX] = r.sw_if_index;
-                    nexts[k] = fwd_next::L2_OUTPUT;
-                }
+            let id = (key(&dst, bd), sw, in_sn);
+            if id != cached.0 {
+                cached = (id, self.decide(&c, id.0, sw, in_sn));
             }
-            if let Some(e) = flood_error {
-                if bitmap & feat::UU_FLOOD != 0 {
-                    nexts[k] = fwd_next::FLOOD;
-                } else {
+            let (action, hit) = cached.1;
+            hits += hit as u64;
+            nexts[k] = match action {
+                FwdAction::Output(tx) => {
+                    m.sw_if_index[TX] = tx;
+                    fwd_next::L2_OUTPUT
+                }
+                FwdAction::Bvi(bvi, mac) => match l2_to_bvi(cx, bi, bvi, &mac, FWD_L3) {
+                    Ok((n, len)) => {
+                        if bvi_rx.0 != bvi {
+                            flush_rx(cx, bvi_rx);
+                            bvi_rx = (bvi, 0, 0);
+                        }
+                        bvi_rx.1 += 1;
+                        bvi_rx.2 += len;
+                        n
+                    }
+                    Err(BviError::BadMac) => {
+                        cx.set_error(bi, fwd_errors::BVI_BAD_MAC);
+                        fwd_next::DROP
+                    }
+                    Err(BviError::Ethertype) => {
+                        cx.set_error(bi, fwd_errors::BVI_ETHERTYPE);
+                        fwd_next::DROP
+                    }
+                },
+                FwdAction::Drop(e) => {
                     cx.set_error(bi, e);
-                    nexts[k] = fwd_next::DROP;
+                    fwd_next::DROP
                 }
-            }
+                FwdAction::Flood(_) if bitmap & feat::UU_FLOOD != 0 => fwd_next::FLOOD,
+                FwdAction::Flood(e) => {
+                    cx.set_error(bi, e);
+                    fwd_next::DROP
+                }
+            };
             if tracing && cx.vm.buffers.meta(bi).is_traced() {
+                // The header as it arrived (a BVI packet's is now in front of the data).
+                let l2 = cx.vm.buffers.meta(bi).l2_hdr_offset;
+                let h = head14(cx.vm.buffers.raw_from(bi, l2));
                 if let Some(r) = cx.trace(bi) {
                     record_macs(r, &h, sw, bd as u64);
                 }
             }
         }
+        flush_rx(cx, bvi_rx);
         cx.count_error(fwd_errors::L2FWD, frame.len() as u64);
         cx.count_error(fwd_errors::HIT, hits);
-        let _ = misses;
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
 
@@ -839,7 +958,12 @@ impl Node for L2Flood {
                 let next = if mb.bvi {
                     let mac = c.input(mb.sw_if_index).bvi_mac;
                     match l2_to_bvi(cx, b, mb.sw_if_index, &mac, FLOOD_L3) {
-                        Ok(n) => n,
+                        Ok((n, len)) => {
+                            let ctr = cx.vm.if_counters_mut(mb.sw_if_index);
+                            ctr.rx_packets += 1;
+                            ctr.rx_bytes += len;
+                            n
+                        }
                         Err(BviError::BadMac) => {
                             cx.set_error(b, flood_errors::BVI_BAD_MAC);
                             flood_next::DROP

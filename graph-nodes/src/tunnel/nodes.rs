@@ -9,7 +9,7 @@ use engine::trace::TraceRecord;
 use crate::fib::l2_flow_hash;
 use crate::nodes::ip4_input::set_icmp_error;
 use crate::nodes::SharedFib;
-use crate::tunnel::{decap_next, Kind, SharedTunnels, ENCAP_LEN};
+use crate::tunnel::{decap_next, Kind, SharedTunnels, Tunnel, TunnelConfig, ENCAP_LEN};
 use crate::wire::checksum::IpCsum;
 use crate::wire::{geneve, ipv4, vxlan};
 
@@ -130,69 +130,111 @@ fn geneve_sport(hash: u32) -> [u8; 2] {
     (0xc000 | (h as u16 & 0x3fff)).to_be_bytes()
 }
 
+/// What the encap node keeps of the last tunnel it saw (frames are mostly one tunnel).
+#[derive(Clone, Copy)]
+struct EncapCache<'a> {
+    sw_if_index: u32,
+    tunnel: Option<&'a Tunnel>,
+    up: bool,
+    /// Largest inner frame the uplink takes once encapsulated.
+    max_inner: usize,
+}
+
+/// A frame the encap node does not send: too big for the uplink (ICMP fragmentation-needed if
+/// the inner IPv4 packet has DF, else a counted drop). Returns the next slot.
+#[cold]
+#[inline(never)]
+fn encap_too_big(cx: &mut NodeCx<'_>, bi: BufferIndex, max_inner: usize, ebase: u32) -> u16 {
+    // The outer packet would not fit the uplink (its DF is clear, but we do not fragment):
+    // tell the sender if it asked not to be fragmented.
+    let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+    let l2 = l2_header_len(d) as usize;
+    let df = d.get(l2 - 2..l2) == Some(&[0x08, 0x00][..])
+        && ipv4::Packet::new_checked(&d[l2..]).is_ok_and(|ip| ip.dont_frag());
+    if df && m.strip(l2 as u16) {
+        set_icmp_error(m, 3, 4, (max_inner - l2) as u32);
+        m.sw_if_index[TX] = INVALID_INDEX;
+        cx.count_error(encap_errors::TOO_BIG_ICMP, 1);
+        encap_next::ICMP_ERROR
+    } else {
+        m.error = ebase + encap_errors::TOO_BIG;
+        encap_next::DROP
+    }
+}
+
+impl TunnelEncap {
+    /// The cache entry for tunnel interface `sw`.
+    #[cold]
+    #[inline(never)]
+    fn refresh<'a>(&self, c: &'a TunnelConfig, sw: u32) -> EncapCache<'a> {
+        let tunnel = c.by_sw_if_index(sw).filter(|t| t.kind == self.kind);
+        let im = self.interfaces.read();
+        let max_inner = tunnel
+            .and_then(|t| self.fib.read().lb_egress(t.encap_lb))
+            .and_then(|e| im.sw(e))
+            .map_or(usize::MAX, |s| (s.mtu as usize).saturating_sub(ENCAP_LEN));
+        EncapCache {
+            sw_if_index: sw,
+            tunnel,
+            up: im.is_up(sw),
+            max_inner,
+        }
+    }
+}
+
 impl Node for TunnelEncap {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [encap_next::DROP; FRAME_SIZE];
         let ebase = cx.error_index(0);
         let tracing = cx.tracing();
-        // Per tunnel: (sw_if_index, pool index, up, largest inner frame the uplink takes).
-        let mut last = (u32::MAX, 0u32, false, usize::MAX);
+        let mut last = EncapCache {
+            sw_if_index: u32::MAX,
+            tunnel: None,
+            up: false,
+            max_inner: 0,
+        };
+        // Interface counters of the current tunnel: (sw_if_index, packets, bytes).
         let mut stats = (u32::MAX, 0u64, 0u64);
-        let (mut n_ok, mut n_icmp) = (0u64, 0u64);
+        let mut n_ok = 0u64;
         for (k, &bi) in frame.iter().enumerate() {
             let sw = cx.vm.buffers.meta(bi).sw_if_index[TX];
-            if sw != last.0 {
-                let Some(t) = c.by_sw_if_index(sw).filter(|t| t.kind == self.kind) else {
-                    cx.set_error(bi, encap_errors::NO_TUNNEL);
-                    continue;
-                };
-                let im = self.interfaces.read();
-                let up = im.is_up(sw);
-                let egress = self.fib.read().lb_egress(t.encap_lb);
-                let mtu = egress
-                    .and_then(|e| im.sw(e))
-                    .map_or(usize::MAX, |s| (s.mtu as usize).saturating_sub(ENCAP_LEN));
-                last = (sw, t.index, up, mtu);
+            if sw != last.sw_if_index {
+                last = self.refresh(&c, sw);
             }
-            let Some(t) = c.get(self.kind, last.1) else {
+            let Some(t) = last.tunnel else {
                 cx.set_error(bi, encap_errors::NO_TUNNEL);
                 continue;
             };
-            if !last.2 {
-                cx.set_error(bi, encap_errors::DOWN);
-                continue;
-            }
-            let len = cx.vm.buffers.meta(bi).current_length() as usize;
-            if len < 14 {
-                cx.set_error(bi, encap_errors::RUNT);
-                continue;
-            }
-            if len > last.3 {
-                // The outer packet would not fit the uplink (its DF is clear, but we do not
-                // fragment): tell the sender if it asked not to be fragmented.
-                let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
-                let l2 = l2_header_len(d) as usize;
-                let df = d.get(l2 - 2..l2) == Some(&[0x08, 0x00][..])
-                    && ipv4::Packet::new_checked(&d[l2..]).is_ok_and(|ip| ip.dont_frag());
-                if df && m.strip(l2 as u16) {
-                    set_icmp_error(m, 3, 4, (last.3 - l2) as u32);
-                    m.sw_if_index[TX] = INVALID_INDEX;
-                    nexts[k] = encap_next::ICMP_ERROR;
-                    n_icmp += 1;
-                } else {
-                    m.error = ebase + encap_errors::TOO_BIG;
-                }
-                continue;
-            }
-            let Some((m, d)) = cx.vm.buffers.push_header(bi, ENCAP_LEN as u16) else {
+            let Some((m, d)) = cx
+                .vm
+                .buffers
+                .meta_and_data_with_headroom_mut(bi, ENCAP_LEN as u16)
+            else {
                 cx.set_error(bi, encap_errors::NO_HEADROOM);
                 continue;
             };
-            let inner = &d[ENCAP_LEN..];
+            let len = m.current_length() as usize;
+            let error = if !last.up {
+                encap_errors::DOWN
+            } else if len < 14 {
+                encap_errors::RUNT
+            } else {
+                u32::MAX
+            };
+            if error != u32::MAX {
+                m.error = ebase + error;
+                continue;
+            }
+            if len > last.max_inner {
+                nexts[k] = encap_too_big(cx, bi, last.max_inner, ebase);
+                continue;
+            }
+            let Some((hdr, inner)) = d.split_first_chunk_mut::<ENCAP_LEN>() else {
+                continue;
+            };
             let hash = l2_flow_hash(inner, l2_header_len(inner) as usize);
-            let (hdr, _) = d.split_at_mut(ENCAP_LEN);
-            hdr.copy_from_slice(&t.rewrite);
+            *hdr = t.rewrite;
             let total = (len + ENCAP_LEN) as u16;
             // The template's checksum is for length 0: add the length (VPP's ip_csum_update).
             let csum = IpCsum::from_field(u16::from_be_bytes([hdr[10], hdr[11]]))
@@ -207,11 +249,13 @@ impl Node for TunnelEncap {
                 Kind::Geneve => geneve_sport(hash),
             };
             hdr[20..22].copy_from_slice(&sport);
+            m.push(ENCAP_LEN as u16);
             m.adj_index[TX] = t.encap_lb;
             m.l3_hdr_offset = m.current_data();
             m.l4_hdr_offset = m.current_data() + 20;
             m.flags |= flags::L3_HDR_OFFSET_VALID | flags::L4_HDR_OFFSET_VALID;
             m.flags &= !(flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT);
+            let traced = m.is_traced();
             nexts[k] = encap_next::LOAD_BALANCE;
             n_ok += 1;
             if stats.0 != sw {
@@ -224,11 +268,10 @@ impl Node for TunnelEncap {
             }
             stats.1 += 1;
             stats.2 += total as u64;
-            if tracing && cx.vm.buffers.meta(bi).is_traced() {
-                let (index, vni) = (t.index, t.vni);
+            if tracing && traced {
                 if let Some(r) = cx.trace(bi) {
-                    r.u[0] = index as u64;
-                    r.u[1] = vni as u64;
+                    r.u[0] = t.index as u64;
+                    r.u[1] = t.vni as u64;
                 }
             }
         }
@@ -238,7 +281,6 @@ impl Node for TunnelEncap {
             s.tx_bytes += stats.2;
         }
         cx.count_error(encap_errors::ENCAPSULATED, n_ok);
-        cx.count_error(encap_errors::TOO_BIG_ICMP, n_icmp);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
 
@@ -250,6 +292,16 @@ impl Node for TunnelEncap {
             rec.u[0],
             rec.u[1]
         ));
+    }
+}
+
+/// Add `(sw_if_index, packets, bytes)` to an interface's receive counters.
+#[inline]
+fn flush_rx(cx: &mut NodeCx<'_>, (sw, packets, bytes): (u32, u64, u64)) {
+    if sw != u32::MAX {
+        let c = cx.vm.if_counters_mut(sw);
+        c.rx_packets += packets;
+        c.rx_bytes += bytes;
     }
 }
 
@@ -303,11 +355,17 @@ impl Node for TunnelInput {
         let im = self.interfaces.read();
         let mut n_ok = 0u64;
         let mut last_sw = (u32::MAX, false);
+        // The receive interface's FIB, and the last tunnel found: ((remote, VNI, FIB), tunnel).
+        let mut rx_fib = (u32::MAX, 0u32);
+        let mut last_tunnel: ((u32, u32, u32), Option<&Tunnel>) = ((0, 0, u32::MAX), None);
+        // Receive counters of the tunnel interfaces: (sw_if_index, packets, bytes).
+        let mut rx = (u32::MAX, 0u64, 0u64);
         for (k, &bi) in frame.iter().enumerate() {
-            let m = *cx.vm.buffers.meta(bi);
+            let m = cx.vm.buffers.meta(bi);
+            let (m_flags, l3_off, m_sw) = (m.flags, m.l3_hdr_offset, m.sw_if_index);
             // The outer source: from the IPv4 header in front of the UDP one.
-            let outer_src = if m.flags & flags::L3_HDR_OFFSET_VALID != 0 {
-                let raw = cx.vm.buffers.raw_from(bi, m.l3_hdr_offset);
+            let outer_src = if m_flags & flags::L3_HDR_OFFSET_VALID != 0 {
+                let raw = cx.vm.buffers.raw_from(bi, l3_off);
                 raw.get(12..16)
                     .map(|a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]))
             } else {
@@ -326,15 +384,22 @@ impl Node for TunnelInput {
                 (Ok(_), None) => error = e::TOO_SHORT,
                 (Ok((hlen, v, proto)), Some(src)) => {
                     vni = v;
-                    let fib_index = if m.sw_if_index[TX] != INVALID_INDEX {
-                        m.sw_if_index[TX]
+                    let fib_index = if m_sw[TX] != INVALID_INDEX {
+                        m_sw[TX]
                     } else {
-                        fib.interface_fib(m.sw_if_index[RX])
+                        if rx_fib.0 != m_sw[RX] {
+                            rx_fib = (m_sw[RX], fib.interface_fib(m_sw[RX]));
+                        }
+                        rx_fib.1
                     };
-                    match c
-                        .lookup(self.kind, src, vni)
-                        .filter(|t| t.encap_fib_index == fib_index)
-                    {
+                    let id = (src, vni, fib_index);
+                    if last_tunnel.0 != id {
+                        let t = c
+                            .lookup(self.kind, src, vni)
+                            .filter(|t| t.encap_fib_index == fib_index);
+                        last_tunnel = (id, t);
+                    }
+                    match last_tunnel.1 {
                         None => error = e::NO_SUCH_TUNNEL,
                         Some(t) => {
                             index = t.index;
@@ -396,9 +461,12 @@ impl Node for TunnelInput {
                     let mm = cx.vm.buffers.meta(bi);
                     (mm.sw_if_index[RX], mm.current_length() as u64)
                 };
-                let ctr = cx.vm.if_counters_mut(sw);
-                ctr.rx_packets += 1;
-                ctr.rx_bytes += len;
+                if rx.0 != sw {
+                    flush_rx(cx, rx);
+                    rx = (sw, 0, 0);
+                }
+                rx.1 += 1;
+                rx.2 += len;
             }
             nexts[k] = next;
             if tracing && cx.vm.buffers.meta(bi).is_traced() {
@@ -411,6 +479,7 @@ impl Node for TunnelInput {
             }
         }
         drop((fib, im));
+        flush_rx(cx, rx);
         cx.count_error(e::DECAPSULATED, n_ok);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
