@@ -356,6 +356,43 @@ fn parse_interface_acl(
     Ok(InterfaceAcl { sw, acl, dir, add })
 }
 
+/// An interface is being deleted: the ACLs applied to it in both directions come off (so they
+/// can be deleted), its MACIP ACL too, and its sessions go (as VPP's
+/// `acl_interface_reset_inout_acls` and session cleanup on interface deletion).
+pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
+    let p = plugin(dp).clone();
+    for dir in [DIR_IN, DIR_OUT] {
+        let list = p.main.read().list(dir, sw).to_vec();
+        for acl in list {
+            let switch = p.main.read().check_apply(dir, sw, acl, false);
+            if let Ok(true) = switch {
+                let (arc, node) = if dir == DIR_IN {
+                    ("ip4-unicast", IN_NODE)
+                } else {
+                    ("ip4-output", OUT_NODE)
+                };
+                let _ = dp.feature_enable_disable(arc, node, sw, false);
+                graph_nodes::l2::l2(dp)
+                    .clone()
+                    .unhook_classify(sw, dir == DIR_OUT);
+            }
+            if switch.is_ok() {
+                p.main.write().apply(dir, sw, acl, false);
+            }
+        }
+    }
+    let macip = p.main.read().macip_by_sw.get(sw as usize).copied();
+    if macip.is_some_and(|m| m != u32::MAX) {
+        let _ = dp.feature_enable_disable("device-input", MACIP_NODE, sw, false);
+        let mut am = p.main.write();
+        am.macip_by_sw[sw as usize] = u32::MAX;
+        am.macip_compiled[sw as usize] = None;
+    }
+    for t in &p.sessions.threads {
+        t.lock().delete_interface(sw, &p.sessions.cfg);
+    }
+}
+
 fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     let InterfaceAcl { sw, acl, dir, add } = parse_interface_acl(dp, a, true)?;
     let acl = acl.ok_or_else(|| err("expected `acl <index>`"))?;

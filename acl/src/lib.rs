@@ -417,5 +417,6 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         }
     }
     dp.insert_ext(p);
+    dp.on_interface_deleted.push(commands::interface_deleted);
     commands::register(reg);
 }

@@ -565,6 +565,22 @@ impl SessionTable {
         }
     }
 
+    /// Delete every session of an interface (it is being deleted).
+    pub fn delete_interface(&mut self, sw_if_index: u32, cfg: &SessionConfig) {
+        if !self.may_have(sw_if_index) {
+            return;
+        }
+        let dead: Vec<u32> = self
+            .iter()
+            .filter(|(_, s)| s.sw_if_index == sw_if_index)
+            .map(|(i, _)| i)
+            .collect();
+        for i in dead {
+            self.delete(i, cfg);
+            self.cnt_deleted += 1;
+        }
+    }
+
     /// Delete every session (`clear acl-plugin sessions`).
     pub fn clear(&mut self, cfg: &SessionConfig) {
         let all: Vec<u32> = self.iter().map(|(i, _)| i).collect();

@@ -63,7 +63,9 @@ fn pin_to_core(core: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn device_fds(app: &App) -> Vec<RawFd> {
+/// The descriptors the idle loop waits on: one per live device that has one (a deleted
+/// interface's is gone).
+pub fn device_fds(app: &App) -> Vec<RawFd> {
     app.dp
         .devices
         .iter()
@@ -243,7 +245,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
 
     let mut idle = 0u32;
     let mut fds = device_fds(&app);
-    let mut n_ifs = app.dp.devices.len();
+    let mut generation = app.dp.interfaces_generation();
     let mut polling = must_poll(&app);
     while !stop.load(Ordering::SeqCst) {
         let produced = app.dp.graph.run_once();
@@ -271,8 +273,10 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
                 }
             }
         }
-        if app.dp.devices.len() != n_ifs {
-            n_ifs = app.dp.devices.len();
+        // An interface came or went: a deleted tap's descriptor must leave the poll set (poll
+        // would return POLLNVAL at once and the loop would spin).
+        if app.dp.interfaces_generation() != generation {
+            generation = app.dp.interfaces_generation();
             fds = device_fds(&app);
             polling = must_poll(&app);
         }
@@ -305,7 +309,9 @@ fn shutdown(app: &mut App, server: &mut CliServer, log: &mut Log) {
             log.line(&format!("deleting interface {sw}: {e}"));
         }
     }
-    // Dropping the devices closes taps and sockets.
+    // Dropping the devices closes taps and sockets; the taps' host interfaces are gone when we
+    // exit (their closes run on the reaper's threads).
     app.dp.devices.clear();
+    app.dp.reaper.wait_all();
     server.shutdown();
 }

@@ -284,7 +284,7 @@ fn show_adj(dp: &mut Dataplane, a: &mut Args) -> R {
     let fib = h.fib.read();
     let mut s = String::new();
     for i in 0..fib.n_adjs() as u32 {
-        if only.is_some_and(|o| o != i) {
+        if only.is_some_and(|o| o != i) || fib.adj(i).is_none() {
             continue;
         }
         if !s.is_empty() {

@@ -283,6 +283,8 @@ pub struct FibTable {
 struct Pool<T> {
     items: Vec<T>,
     free: Vec<u32>,
+    /// `freed[i]`: item i is on the free list.
+    freed: Vec<bool>,
 }
 
 impl<T> Default for Pool<T> {
@@ -290,6 +292,7 @@ impl<T> Default for Pool<T> {
         Pool {
             items: Vec::new(),
             free: Vec::new(),
+            freed: Vec::new(),
         }
     }
 }
@@ -299,16 +302,22 @@ impl<T> Pool<T> {
         match self.free.pop() {
             Some(i) => {
                 self.items[i as usize] = v;
+                self.freed[i as usize] = false;
                 i
             }
             None => {
                 self.items.push(v);
+                self.freed.push(false);
                 (self.items.len() - 1) as u32
             }
         }
     }
     fn release(&mut self, i: u32) {
         self.free.push(i);
+        self.freed[i as usize] = true;
+    }
+    fn is_live(&self, i: u32) -> bool {
+        self.freed.get(i as usize).is_some_and(|f| !f)
     }
 }
 
@@ -502,6 +511,11 @@ impl Ip4Main {
         &self.lbs.items[index as usize]
     }
 
+    /// Number of load-balances in use (allocated slots less the freed ones).
+    pub fn lbs_in_use(&self) -> usize {
+        self.lbs.items.len() - self.lbs.free.len()
+    }
+
     /// Number of load-balance slots allocated.
     pub fn n_lbs(&self) -> usize {
         self.lbs.items.len()
@@ -510,6 +524,9 @@ impl Ip4Main {
     /// An adjacency.
     #[inline]
     pub fn adj(&self, index: u32) -> Option<&Adjacency> {
+        if !self.adjs.is_live(index) {
+            return None;
+        }
         self.adjs.items.get(index as usize)
     }
 
@@ -766,6 +783,71 @@ impl Ip4Main {
         }
         self.del_source(fib, addr, 32, Source::Interface)?;
         Ok(())
+    }
+
+    /// Forget a deleted interface: its addresses, its neighbours, every route path through it
+    /// (a route left without paths goes, as when the CLI deletes it), its adjacencies (their
+    /// indices are reused) and its per-interface settings, so that an interface that later gets
+    /// the same sw_if_index starts clean.
+    pub fn interface_deleted(&mut self, sw_if_index: u32) {
+        let i = sw_if_index as usize;
+        let addrs = self.if_addrs.get(i).cloned().unwrap_or_default();
+        for (a, l) in addrs {
+            let _ = self.del_interface_address(sw_if_index, a, l);
+        }
+        let nbrs: Vec<_> = self
+            .neighbors
+            .range((sw_if_index, Ipv4Addr::UNSPECIFIED)..=(sw_if_index, Ipv4Addr::BROADCAST))
+            .map(|(k, _)| *k)
+            .collect();
+        for (s, ip) in nbrs {
+            let _ = self.del_neighbor(s, ip);
+        }
+        self.unnumbered.remove(&sw_if_index);
+        self.unnumbered.retain(|_, to| *to != sw_if_index);
+        let through = |k: &PathKind| match *k {
+            PathKind::AttachedNextHop { sw_if_index: s, .. }
+            | PathKind::Attached { sw_if_index: s }
+            | PathKind::Receive { sw_if_index: s, .. } => s == sw_if_index,
+            _ => false,
+        };
+        let mut paths = Vec::new();
+        for (e, entry) in self.entries.items.iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            for (src, ps) in &entry.sources {
+                for p in ps.iter().filter(|p| through(&p.kind)) {
+                    let fib = self.entry_table.get(e).copied().unwrap_or(0);
+                    paths.push((fib, Ipv4Addr::from(entry.addr), entry.len, *src, p.kind));
+                }
+            }
+        }
+        for (fib, a, l, src, kind) in paths {
+            let _ = self.del_path(fib, a, l, src, kind);
+        }
+        let mut adjs: Vec<u32> = self
+            .nbr_adj
+            .iter()
+            .filter(|((s, _), _)| *s == sw_if_index)
+            .map(|(_, &a)| a)
+            .collect();
+        self.nbr_adj.retain(|(s, _), _| *s != sw_if_index);
+        adjs.extend(self.glean_adj.remove(&sw_if_index));
+        // Released in index order, so the next interface's adjacencies come back in VPP's LIFO
+        // order of its pool.
+        adjs.sort_unstable();
+        for a in adjs {
+            self.adj_next[a as usize] = lookup_next::DROP;
+            self.adjs.release(a);
+        }
+        if let Some(n) = self.if_rewrite_next.get_mut(i) {
+            *n = 0;
+        }
+        if let Some(m) = self.if_macs.get_mut(i) {
+            *m = [0; 6];
+        }
+        if let Some(f) = self.if_fib.get_mut(i) {
+            *f = 0;
+        }
     }
 
     /// First address of an interface (or of the interface it is unnumbered to).

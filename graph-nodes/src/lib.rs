@@ -280,23 +280,8 @@ fn on_interface_created(dp: &mut Dataplane, sw: u32) {
 /// An interface goes: it leaves its bridge domain; its addresses (connected and local routes)
 /// and neighbours leave the FIB.
 fn on_interface_deleted(dp: &mut Dataplane, sw: u32) {
-    l2::commands::make_l3(dp, sw);
-    let h = ip4(dp).clone();
-    let mut fib = h.fib.write();
-    let addrs = fib.if_addrs.get(sw as usize).cloned().unwrap_or_default();
-    for (a, l) in addrs {
-        let _ = fib.del_interface_address(sw, a, l);
-    }
-    let nbrs: Vec<_> = fib
-        .neighbors
-        .keys()
-        .filter(|(s, _)| *s == sw)
-        .copied()
-        .collect();
-    for (s, ip) in nbrs {
-        let _ = fib.del_neighbor(s, ip);
-    }
-    fib.unnumbered.remove(&sw);
+    l2::commands::interface_deleted(dp, sw);
+    ip4(dp).clone().fib.write().interface_deleted(sw);
 }
 
 fn on_mac_changed(dp: &mut Dataplane, sw: u32) {

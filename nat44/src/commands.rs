@@ -844,6 +844,46 @@ fn interface_role(
     }
 }
 
+/// An interface is being deleted: its NAT roles, the pool addresses it gave
+/// (`nat44 add interface address`) and the static mappings waiting for its address go with it.
+pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
+    let h = nat(dp).clone();
+    let role = h.sh.cfg.read().interface(sw).copied();
+    if let Some(e) = role {
+        if e.inside && e.outside && !e.output_feature {
+            let _ = interface_role(dp, sw, true, false, true);
+            let _ = interface_role(dp, sw, false, false, true);
+        } else {
+            if e.outside {
+                let _ = interface_role(dp, sw, false, e.output_feature, true);
+            }
+            if e.inside {
+                let _ = interface_role(dp, sw, true, e.output_feature, true);
+            }
+        }
+        h.sh.cfg.write().interfaces.retain(|i| i.sw_if_index != sw);
+    }
+    for twice in [false, true] {
+        let addrs: Vec<Ipv4Addr> = {
+            let mut c = h.sh.cfg.write();
+            c.auto_add.retain(|&x| x != (sw, twice));
+            let list = if twice {
+                &c.twice_nat_addresses
+            } else {
+                &c.addresses
+            };
+            list.iter()
+                .filter(|p| p.from_interface == Some(sw))
+                .map(|p| p.addr)
+                .collect()
+        };
+        for ad in addrs {
+            let _ = del_pool_address(dp, ad, twice);
+        }
+    }
+    h.sh.cfg.write().pending.retain(|p| p.sw_if_index != sw);
+}
+
 fn set_interface_nat44(dp: &mut Dataplane, a: &mut Args) -> R {
     let mut ins = Vec::new();
     let mut outs = Vec::new();

@@ -109,5 +109,6 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         .expect("ip4-output arc exists");
     }
     dp.insert_ext(NatHandle { sh });
+    dp.on_interface_deleted.push(commands::interface_deleted);
     commands::register(reg);
 }

@@ -140,6 +140,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             create_loopback,
         ),
         (
+            "delete loopback interface",
+            "delete loopback interface intfc <interface>",
+            delete_loopback,
+        ),
+        (
             "pcap trace",
             "pcap trace [rx] [tx] [max <n>] [intfc <interface>|any] [file <name>] | off | status",
             pcap_trace,
@@ -1043,6 +1048,20 @@ fn create_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
         )
         .map_err(err)?;
     Ok(name_of(dp, sw))
+}
+
+fn delete_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
+    if !a.keyword("intfc") {
+        return Err(err("expected `intfc <interface>`"));
+    }
+    let sw = interface_arg(dp, a)?;
+    a.expect_end()?;
+    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+    if class != Some(DeviceClass::Loopback) {
+        return Err(err(format!("sw_if_index {sw} is not a loopback interface")));
+    }
+    dp.delete_interface(sw).map_err(err)?;
+    Ok(String::new())
 }
 
 fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {

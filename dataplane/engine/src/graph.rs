@@ -555,6 +555,26 @@ impl Graph {
         self.nodes[index as usize] = node;
     }
 
+    /// Rename a node (the nodes of a deleted interface, kept for the next one as VPP does).
+    /// Fails, changing nothing, if another node has the new name.
+    pub fn rename_node(&mut self, index: NodeIndex, name: &str) -> Result<(), String> {
+        if self.by_name.get(name).is_some_and(|&i| i != index) {
+            return Err(format!("a node named `{name}` exists"));
+        }
+        let old = std::mem::replace(&mut self.info[index as usize].name, name.to_string());
+        self.by_name.remove(&old);
+        self.by_name.insert(name.to_string(), index);
+        Ok(())
+    }
+
+    /// Zero a node's runtime statistics and error counters (a reused node starts afresh).
+    pub fn reset_node_counters(&mut self, index: NodeIndex) {
+        self.stats[index as usize] = NodeStats::default();
+        let info = &self.info[index as usize];
+        let (b, n) = (info.error_base as usize, info.n_errors as usize);
+        self.vm.errors[b..b + n].iter_mut().for_each(|c| *c = 0);
+    }
+
     /// Index of node `name`, registering a counted-drop placeholder if it does not exist yet.
     pub fn node_index_or_placeholder(&mut self, name: &str) -> NodeIndex {
         if let Some(&i) = self.by_name.get(name) {

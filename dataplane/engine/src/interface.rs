@@ -96,7 +96,7 @@ pub struct SwInterface {
     pub mtu: u32,
     /// IPv4 FIB index used for packets received here.
     pub fib_index: u32,
-    /// The interface was deleted (indices are never reused).
+    /// The interface was deleted (its index waits for the next interface, as in VPP).
     pub deleted: bool,
     /// The interface is in L2 mode (bridged or cross-connected): its frames go to `l2-input`
     /// instead of the IPv4 path (drivers that classify by ethertype themselves look at this).
@@ -210,6 +210,12 @@ pub trait Device: Any + Send {
     }
     /// Called when the interface is deleted or the process stops.
     fn shutdown(&mut self) {}
+    /// What the device holds in the host until it is dropped (a tap's host interface name),
+    /// if dropping it is slow: the device is then dropped on a closer thread, and a new device
+    /// with the same key waits for it (see `reaper`). None: dropped at once.
+    fn retire_key(&self) -> Option<String> {
+        None
+    }
     /// A descriptor that becomes readable when frames arrive (live drivers), so an idle daemon
     /// can sleep instead of polling.
     fn fd(&self) -> Option<std::os::fd::RawFd> {

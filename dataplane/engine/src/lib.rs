@@ -27,6 +27,7 @@ pub mod loopback;
 pub mod mem;
 pub mod pcap;
 pub mod pg;
+pub mod reaper;
 pub mod replay;
 pub mod trace;
 
@@ -173,7 +174,24 @@ pub struct Dataplane {
     pub devices: Vec<Option<interface::DeviceHandle>>,
     /// Periodic jobs, run between dispatches by [`Dataplane::run_processes`].
     pub processes: Vec<Process>,
+    /// What deleted interfaces leave for the next ones (indices, nodes).
+    lifecycle: Lifecycle,
+    /// Closes deleted devices off the main thread.
+    pub reaper: reaper::Reaper,
     ext: HashMap<TypeId, Box<dyn Any + Send>>,
+}
+
+/// Indices and nodes of deleted interfaces, reused as VPP reuses them: sw/hw indices LIFO (VPP's
+/// pool free lists), output/tx node pairs LIFO (VPP's `deleted_hw_interface_nodes`, renamed
+/// `interface-N-output-deleted` meanwhile).
+#[derive(Default)]
+struct Lifecycle {
+    free_sw: Vec<u32>,
+    free_hw: Vec<u32>,
+    /// (output node, tx node, the tx node is a loopback's).
+    deleted_nodes: Vec<(NodeIndex, NodeIndex, bool)>,
+    /// Bumped by every interface creation and deletion.
+    generation: u64,
 }
 
 impl Dataplane {
@@ -228,6 +246,8 @@ impl Dataplane {
             on_mac_changed: Vec::new(),
             devices: vec![None],
             processes: Vec::new(),
+            lifecycle: Lifecycle::default(),
+            reaper: reaper::Reaper::default(),
             ext: HashMap::new(),
         };
         // local0: sw_if_index 0, as in VPP.
@@ -386,42 +406,86 @@ impl Dataplane {
         let has_nodes = !matches!(backing, Backing::Tunnel { .. });
         if has_nodes && (self.graph.has_node(&output_name) || self.graph.has_node(&tx_name)) {
             return Err(format!(
-                "interface `{name}` existed before and was deleted; choose another name"
+                "cannot create interface `{name}`: a graph node named `{output_name}` or `{tx_name}` exists"
             ));
         }
         let (sw_if_index, hw_if_index) = {
             let im = self.interfaces.read();
-            (im.sw.len() as u32, im.hw.len() as u32)
+            (
+                self.lifecycle
+                    .free_sw
+                    .last()
+                    .copied()
+                    .unwrap_or(im.sw.len() as u32),
+                self.lifecycle
+                    .free_hw
+                    .last()
+                    .copied()
+                    .unwrap_or(im.hw.len() as u32),
+            )
+        };
+        let loopback = matches!(backing, Backing::Loopback);
+        // The nodes of the last deleted interface of the same kind, if any.
+        let reuse = if has_nodes {
+            self.lifecycle
+                .deleted_nodes
+                .iter()
+                .rposition(|&(_, _, l)| l == loopback)
+                .map(|i| self.lifecycle.deleted_nodes.remove(i))
+        } else {
+            None
         };
         let (output_node, tx_node, device) = match backing {
             Backing::Device(device) => {
-                let tx_node = self.graph.register(
-                    NodeRegistration::new(tx_name, NodeKind::Output),
-                    Box::new(InterfaceTx {
-                        sw_if_index,
-                        device: device.clone(),
-                        formatter: self.tx_formatters.get(&class).copied(),
-                        header_format: self.header_format,
-                        interfaces: self.interfaces.clone(),
-                        queue: 0,
-                    }),
-                );
-                let output_node = self.register_output_node(&output_name, sw_if_index, tx_node);
+                let tx = Box::new(InterfaceTx {
+                    sw_if_index,
+                    device: device.clone(),
+                    formatter: self.tx_formatters.get(&class).copied(),
+                    header_format: self.header_format,
+                    interfaces: self.interfaces.clone(),
+                    queue: 0,
+                });
+                let (output_node, tx_node) = match reuse {
+                    Some((o, t, _)) => {
+                        self.graph.replace_node(t, tx);
+                        self.reuse_output_node(o, t, &output_name, &tx_name, sw_if_index)?;
+                        (o, t)
+                    }
+                    None => {
+                        let t = self
+                            .graph
+                            .register(NodeRegistration::new(tx_name, NodeKind::Output), tx);
+                        (self.register_output_node(&output_name, sw_if_index, t), t)
+                    }
+                };
                 (output_node, tx_node, Some(device))
             }
             Backing::Loopback => {
-                let tx_node = self.graph.register(
-                    loopback::registration(name),
-                    Box::new(loopback::LoopbackTx {
-                        sw_if_index,
-                        bvi: false,
-                    }),
-                );
-                let output_node = self.register_output_node(&output_name, sw_if_index, tx_node);
+                let tx = Box::new(loopback::LoopbackTx {
+                    sw_if_index,
+                    bvi: false,
+                });
+                let (output_node, tx_node) = match reuse {
+                    Some((o, t, _)) => {
+                        self.graph.replace_node(t, tx);
+                        // A BVI's tx node led to l2-input: back to ethernet-input.
+                        let ei = self.graph.node_index_or_placeholder("ethernet-input");
+                        self.graph.set_next(t, loopback::LOOPBACK_TX_NEXT, ei);
+                        self.reuse_output_node(o, t, &output_name, &tx_name, sw_if_index)?;
+                        (o, t)
+                    }
+                    None => {
+                        let t = self.graph.register(loopback::registration(name), tx);
+                        (self.register_output_node(&output_name, sw_if_index, t), t)
+                    }
+                };
                 (output_node, tx_node, None)
             }
             Backing::Tunnel { output_node } => (output_node, buffer::INVALID_INDEX, None),
         };
+        self.lifecycle.free_sw.pop_if(|&mut i| i == sw_if_index);
+        self.lifecycle.free_hw.pop_if(|&mut i| i == hw_if_index);
+        self.lifecycle.generation += 1;
         if let Some(io) = self.graph.node_index("interface-output") {
             let slot = self.graph.add_next(io, output_node);
             if let Some(n) = self
@@ -453,7 +517,7 @@ impl Dataplane {
         }
         {
             let mut im = self.interfaces.write();
-            im.hw.push(HwInterface {
+            let hw = HwInterface {
                 hw_if_index,
                 sw_if_index,
                 class,
@@ -464,8 +528,8 @@ impl Dataplane {
                 output_node,
                 tx_node,
                 rx_queue: 0,
-            });
-            im.sw.push(SwInterface {
+            };
+            let sw = SwInterface {
                 sw_if_index,
                 hw_if_index,
                 name: name.to_string(),
@@ -474,9 +538,18 @@ impl Dataplane {
                 fib_index: 0,
                 deleted: false,
                 l2_mode: false,
-            });
+            };
+            match im.hw.get_mut(hw_if_index as usize) {
+                Some(slot) => *slot = hw,
+                None => im.hw.push(hw),
+            }
+            match im.sw.get_mut(sw_if_index as usize) {
+                Some(slot) => *slot = sw,
+                None => im.sw.push(sw),
+            }
         }
-        self.graph.vm.if_counters_mut(sw_if_index);
+        // A reused index starts with zero counters, as VPP's combined counters do.
+        *self.graph.vm.if_counters_mut(sw_if_index) = Default::default();
         if self.devices.len() <= sw_if_index as usize {
             self.devices.resize(sw_if_index as usize + 1, None);
         }
@@ -508,49 +581,127 @@ impl Dataplane {
         output_node
     }
 
-    /// Delete an interface: its device stops being polled and is shut down; its index is not reused
-    /// and its output node drops what still reaches it.
+    /// Give a deleted interface's output node (and its tx node `tx`) to a new interface.
+    fn reuse_output_node(
+        &mut self,
+        output: NodeIndex,
+        tx: NodeIndex,
+        output_name: &str,
+        tx_name: &str,
+        sw_if_index: u32,
+    ) -> Result<(), String> {
+        self.graph.rename_node(output, output_name)?;
+        self.graph.rename_node(tx, tx_name)?;
+        self.graph.replace_node(
+            output,
+            Box::new(InterfaceOutput {
+                sw_if_index,
+                interfaces: self.interfaces.clone(),
+                header_format: self.header_format,
+            }),
+        );
+        self.graph.set_next(output, 0, tx);
+        self.graph.reset_node_counters(output);
+        self.graph.reset_node_counters(tx);
+        Ok(())
+    }
+
+    /// Delete an interface and everything bound to it. Plugins drop their per-interface state
+    /// first (addresses, routes and neighbours through it, NAT44 roles, ACLs, bridge domains);
+    /// then its features go, its device stops being polled and is closed, and its index and
+    /// nodes are kept for the next interface (as VPP reuses them). What still reaches its output
+    /// node is dropped and counted.
     pub fn delete_interface(&mut self, sw_if_index: u32) -> Result<(), String> {
-        let live = self
-            .interfaces
-            .read()
-            .sw(sw_if_index)
-            .is_some_and(|s| !s.deleted && sw_if_index != 0);
-        if live {
-            let hooks = self.on_interface_deleted.clone();
-            for h in hooks {
-                h(self, sw_if_index);
-            }
-        }
-        let (class, hw) = {
+        let (class, hw, has_nodes) = {
             let im = self.interfaces.read();
             let s = im
                 .sw(sw_if_index)
                 .filter(|s| !s.deleted && sw_if_index != 0)
                 .ok_or_else(|| format!("no interface with sw_if_index {sw_if_index}"))?;
             let h = &im.hw[s.hw_if_index as usize];
-            (h.class, h.hw_if_index)
+            (h.class, h.hw_if_index, h.tx_node != buffer::INVALID_INDEX)
         };
+        let hooks = self.on_interface_deleted.clone();
+        for h in hooks {
+            h(self, sw_if_index);
+        }
+        // Features the plugins did not remove themselves.
+        let arcs = self.features.read().arc_names();
+        for arc in arcs {
+            let enabled = self.features.read().enabled(&arc, sw_if_index);
+            for f in enabled {
+                let _ = self.feature_enable_disable(&arc, &f, sw_if_index, false);
+            }
+        }
         if let Some(inp) = class
             .input_node()
             .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
         {
-            if let Some(pos) = inp.interfaces.iter().position(|i| i.hw_if_index == hw) {
-                inp.interfaces.remove(pos);
+            inp.interfaces.retain(|i| i.hw_if_index != hw);
+        }
+        // Close the device now (a tap vanishes from the host, its descriptor is closed): every
+        // holder of the handle (the tx node) sees a null device from here on.
+        if let Some(Some(h)) = self.devices.get(sw_if_index as usize) {
+            let old = {
+                let mut d = h.lock();
+                d.shutdown();
+                std::mem::replace(&mut *d, Box::new(interface::NullDevice))
+            };
+            match old.retire_key() {
+                Some(key) => self.reaper.retire(key, old),
+                None => drop(old),
             }
         }
-        // Close the device now (a tap vanishes from the host): every holder of the handle (the
-        // tx node) sees a null device from here on.
-        if let Some(Some(h)) = self.devices.get(sw_if_index as usize) {
-            let mut d = h.lock();
-            d.shutdown();
-            *d = Box::new(interface::NullDevice);
+        if let Some(d) = self.devices.get_mut(sw_if_index as usize) {
+            *d = None;
         }
-        let mut im = self.interfaces.write();
-        im.sw[sw_if_index as usize].deleted = true;
-        im.sw[sw_if_index as usize].admin_up = false;
-        im.hw[hw as usize].link_up = false;
+        if let Some(n) = self
+            .graph
+            .node_by_name_mut::<interface::PerBufferInterfaceOutput>("interface-output")
+        {
+            if let Some(slot) = n.next_by_sw.get_mut(sw_if_index as usize) {
+                *slot = 0;
+            }
+        }
+        if let Some(c) = self.graph.vm.capture.as_mut() {
+            if c.sw_if_index == Some(sw_if_index) {
+                // The capture was of this interface only: it must not pick up the next one.
+                c.sw_if_index = Some(buffer::INVALID_INDEX);
+            }
+        }
+        let (output_node, tx_node, loopback) = {
+            let im = self.interfaces.read();
+            let h = &im.hw[hw as usize];
+            (h.output_node, h.tx_node, h.class == DeviceClass::Loopback)
+        };
+        if has_nodes {
+            let _ = self
+                .graph
+                .rename_node(output_node, &format!("interface-{hw}-output-deleted"));
+            let _ = self
+                .graph
+                .rename_node(tx_node, &format!("interface-{hw}-tx-deleted"));
+            self.lifecycle
+                .deleted_nodes
+                .push((output_node, tx_node, loopback));
+        }
+        {
+            let mut im = self.interfaces.write();
+            let s = &mut im.sw[sw_if_index as usize];
+            s.deleted = true;
+            s.admin_up = false;
+            s.l2_mode = false;
+            im.hw[hw as usize].link_up = false;
+        }
+        self.lifecycle.free_sw.push(sw_if_index);
+        self.lifecycle.free_hw.push(hw);
+        self.lifecycle.generation += 1;
         Ok(())
+    }
+
+    /// Changes with every interface creation and deletion (the daemon refreshes its poll set).
+    pub fn interfaces_generation(&self) -> u64 {
+        self.lifecycle.generation
     }
 
     /// sw_if_index of an interface by name, or a one-line error.

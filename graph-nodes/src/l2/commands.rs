@@ -339,6 +339,7 @@ fn set_interface_l2_bridge(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     leave_bridge(dp, &mut c, sw);
     c.bump_swif_seq(sw);
+    c.mark_fib_user(sw);
     {
         let ic = c.input_mut(sw);
         ic.mode = L2Mode::Bridge;
@@ -407,6 +408,24 @@ pub fn make_l3(dp: &mut Dataplane, sw: u32) {
     *c.output_mut(sw) = Default::default();
     l.cfg.store(std::sync::Arc::new(c));
     set_engine_l2_mode(dp, sw, false);
+}
+
+/// An interface is being deleted: it leaves its bridge domain, every L2 FIB entry pointing at
+/// it goes (static ones too: the index will be reused), and its sequence number moves on.
+pub fn interface_deleted(dp: &mut Dataplane, sw: u32) {
+    make_l3(dp, sw);
+    let l = l2(dp).clone();
+    if l.cfg.load().is_fib_user(sw) {
+        l.fib.remove_where(|_, r| r.sw_if_index == sw);
+    }
+    let _ = l.update(|c| {
+        *c.input_mut(sw) = Default::default();
+        c.bump_swif_seq(sw);
+        if let Some(u) = c.fib_users.get_mut(sw as usize) {
+            *u = false;
+        }
+        Ok(())
+    });
 }
 
 fn set_interface_l3(dp: &mut Dataplane, a: &mut Args) -> R {
@@ -535,6 +554,10 @@ fn l2fib_add(dp: &mut Dataplane, a: &mut Args) -> R {
     if bvi {
         flags |= FLAG_BVI;
     }
+    let _ = l.update(|c| {
+        c.mark_fib_user(sw);
+        Ok(())
+    });
     l.fib
         .insert(
             key(&mac, bd_index),

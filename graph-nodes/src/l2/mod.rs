@@ -346,9 +346,25 @@ pub struct L2Config {
     pub input_tables: [Vec<u32>; 3],
     /// Output classify table per [`table_kind`] by sw_if_index.
     pub output_tables: [Vec<u32>; 3],
+    /// Interfaces that may have L2 FIB entries (bridged once, or named by `l2fib add`): only
+    /// their deletion scans the L2 FIB.
+    pub fib_users: Vec<bool>,
 }
 
 impl L2Config {
+    /// Note that an interface may have L2 FIB entries.
+    pub fn mark_fib_user(&mut self, sw: u32) {
+        if self.fib_users.len() <= sw as usize {
+            self.fib_users.resize(sw as usize + 1, false);
+        }
+        self.fib_users[sw as usize] = true;
+    }
+
+    /// True if an interface may have L2 FIB entries.
+    pub fn is_fib_user(&self, sw: u32) -> bool {
+        self.fib_users.get(sw as usize).copied().unwrap_or(false)
+    }
+
     /// Input configuration of an interface (defaults when unknown).
     #[inline(always)]
     pub fn input(&self, sw: u32) -> IfInput {

@@ -11,7 +11,17 @@ pub mod tap;
 use crate::interface::{device_handle, DeviceClass, DeviceHandle};
 use crate::{Dataplane, DeviceSpec};
 
-fn tap_factory(_dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, String> {
+fn tap_factory(dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, String> {
+    let host = spec
+        .option("host-if-name")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("tap{}", spec.instance));
+    // A tap of that name deleted a moment ago may still be closing.
+    if !dp.reaper.wait_for(&tap::tap_key(&host)) {
+        return Err(format!(
+            "host interface `{host}` of a deleted tap is still being removed by the kernel"
+        ));
+    }
     Ok(device_handle(tap::TapDevice::create(spec)?))
 }
 

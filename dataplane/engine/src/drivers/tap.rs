@@ -28,6 +28,78 @@ struct IfReq {
     _pad: [u8; 22],
 }
 
+/// `struct ifreq` with its union as bytes (name, then 24 bytes: an int, flags or a sockaddr).
+#[repr(C)]
+struct IfReqData {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: [u8; 24],
+}
+
+/// One `SIOC*IF*` ioctl on interface `name` of this namespace; `fill` sets the union, which
+/// comes back as the kernel left it. No `ip` process: creating a pod's tap stays cheap.
+fn netdev_ioctl(name: &str, req: libc::c_ulong, data: [u8; 24]) -> Result<[u8; 24], String> {
+    let mut r = IfReqData {
+        name: [0; libc::IFNAMSIZ],
+        data,
+    };
+    for (d, s) in r.name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: socket has no preconditions; the descriptor is closed below.
+    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if sock < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: the SIOC*IF* requests used here read and write a `struct ifreq`, which IfReqData
+    // lays out (16-byte name, 24-byte union); r lives for the call.
+    let rc = unsafe { libc::ioctl(sock, req as _, &mut r) };
+    let e = std::io::Error::last_os_error();
+    // SAFETY: sock is the descriptor opened above, closed once.
+    unsafe { libc::close(sock) };
+    if rc < 0 {
+        return Err(format!("`{name}`: {e}"));
+    }
+    Ok(r.data)
+}
+
+/// Set the MTU of host interface `name` (this namespace).
+fn set_host_mtu(name: &str, mtu: i32) -> Result<(), String> {
+    let mut d = [0u8; 24];
+    d[..4].copy_from_slice(&mtu.to_ne_bytes());
+    netdev_ioctl(name, libc::SIOCSIFMTU, d)
+        .map(|_| ())
+        .map_err(|e| format!("cannot set the MTU of {e}"))
+}
+
+/// Set the MAC of host interface `name` (this namespace).
+fn set_host_mac(name: &str, mac: &str) -> Result<(), String> {
+    let parts: Vec<u8> = mac
+        .split(':')
+        .filter_map(|p| u8::from_str_radix(p, 16).ok())
+        .collect();
+    let m: [u8; 6] = parts
+        .try_into()
+        .map_err(|_| format!("`{mac}` is not a MAC address (expected xx:xx:xx:xx:xx:xx)"))?;
+    let mut d = [0u8; 24];
+    d[..2].copy_from_slice(&libc::ARPHRD_ETHER.to_ne_bytes());
+    d[2..8].copy_from_slice(&m);
+    netdev_ioctl(name, libc::SIOCSIFHWADDR, d)
+        .map(|_| ())
+        .map_err(|e| format!("cannot set the MAC of {e}"))
+}
+
+/// Bring host interface `name` up (this namespace).
+fn set_host_up(name: &str) -> Result<(), String> {
+    let d = netdev_ioctl(name, libc::SIOCGIFFLAGS, [0; 24])
+        .map_err(|e| format!("cannot read the flags of {e}"))?;
+    let flags = i16::from_ne_bytes([d[0], d[1]]) | libc::IFF_UP as i16;
+    let mut d = [0u8; 24];
+    d[..2].copy_from_slice(&flags.to_ne_bytes());
+    netdev_ioctl(name, libc::SIOCSIFFLAGS, d)
+        .map(|_| ())
+        .map_err(|e| format!("cannot bring up {e}"))
+}
+
 /// Run `ip ARGS...` (inside namespace `ns` if given); errors name the command.
 pub fn ip_cmd(ns: Option<&str>, args: &[&str]) -> Result<(), String> {
     let mut c = Command::new("ip");
@@ -48,6 +120,12 @@ pub fn ip_cmd(ns: Option<&str>, args: &[&str]) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// The reaper key of a tap's host interface: the name it is created with (it is created in our
+/// namespace and only then moved to the pod's).
+pub fn tap_key(host_name: &str) -> String {
+    format!("tap:{host_name}")
 }
 
 /// A TAP device.
@@ -132,15 +210,20 @@ impl TapDevice {
     fn configure_host(&self, spec: &DeviceSpec) -> Result<(), String> {
         let name = self.host_name.as_str();
         let ns = self.host_ns.as_deref();
-        // Frames must fit a buffer: keep the host MTU at Ethernet's default.
-        ip_cmd(None, &["link", "set", "dev", name, "mtu", "1500"])?;
-        if let Some(ns) = ns {
-            ip_cmd(None, &["link", "set", "dev", name, "netns", ns])?;
-        }
+        // Frames must fit a buffer: keep the host MTU at Ethernet's default. MTU and MAC are set
+        // here, before a move to another namespace (they survive it); only what must happen
+        // in the pod's namespace runs `ip`.
+        set_host_mtu(name, 1500)?;
         if let Some(mac) = spec.option("host-mac-addr") {
-            ip_cmd(ns, &["link", "set", "dev", name, "address", mac])?;
+            set_host_mac(name, mac)?;
         }
-        ip_cmd(ns, &["link", "set", "dev", name, "up"])?;
+        match ns {
+            Some(ns) => {
+                ip_cmd(None, &["link", "set", "dev", name, "netns", ns])?;
+                ip_cmd(Some(ns), &["link", "set", "dev", name, "up"])?;
+            }
+            None => set_host_up(name)?,
+        }
         if let Some(a) = spec.option("host-ip4-addr") {
             ip_cmd(ns, &["addr", "add", a, "dev", name])?;
         }
@@ -229,5 +312,10 @@ impl Device for TapDevice {
 
     fn shutdown(&mut self) {
         // Closing the descriptor (on drop) removes the non-persistent tap; nothing else to undo.
+    }
+
+    fn retire_key(&self) -> Option<String> {
+        // Unregistering the host interface waits for RCU grace periods (~16 ms).
+        Some(tap_key(&self.host_name))
     }
 }
