@@ -85,6 +85,8 @@ pub mod o2i_err {
     pub const MAX_SESSIONS: u32 = 5;
     /// Drop fragment.
     pub const DROP_FRAGMENT: u32 = 6;
+    /// A TCP packet that is not an initial SYN would create a session (current VPP's check).
+    pub const NON_SYN: u32 = 7;
     /// Strings.
     pub const STRINGS: &[&str] = &[
         "Unsupported protocol",
@@ -94,6 +96,7 @@ pub mod o2i_err {
         "No translation",
         "Maximum sessions exceeded",
         "Drop fragment",
+        "non-SYN packet try to create session",
     ];
 }
 
@@ -115,6 +118,8 @@ pub mod i2o_err {
     pub const MAX_SESSIONS: u32 = 6;
     /// Drop fragment.
     pub const DROP_FRAGMENT: u32 = 7;
+    /// A TCP packet that is not an initial SYN would create a session (current VPP's check).
+    pub const NON_SYN: u32 = 8;
     /// Strings.
     pub const STRINGS: &[&str] = &[
         "Unsupported protocol",
@@ -125,6 +130,7 @@ pub mod i2o_err {
         "No translation",
         "Maximum sessions exceeded",
         "Drop fragment",
+        "non-SYN packet try to create session",
     ];
 }
 
@@ -685,12 +691,23 @@ fn out2in_miss(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], p: &Pkt, rx_fi
     Verdict::new(vpp::O2I_LOOKUP, INVALID_INDEX)
 }
 
+/// True unless the packet is TCP without an initial SYN (SYN set, ACK clear): current VPP
+/// (`tcp_flags_is_init`) and conntrack create no session for a stray or forged segment, which
+/// keeps ACK floods from filling the table.
+#[inline]
+fn opens_session(p: &Pkt) -> bool {
+    p.proto != proto::TCP || (p.tcp_flags & 0x02 != 0 && p.tcp_flags & 0x10 == 0)
+}
+
 /// Create the session of an outside-initiated packet matching mapping `mi`: choose the local
 /// (load balancing by weight, with client affinity), twice-NAT the client when configured.
 fn session_from_mapping(c: &mut Ctx<'_>, mi: u32, p: &Pkt, rx_fib: u32) -> Result<u32, u32> {
     let Some(m) = c.cfg.mapping(mi) else {
         return Err(o2i_err::NO_TRANSLATION);
     };
+    if !m.identity && !opens_session(p) {
+        return Err(o2i_err::NON_SYN);
+    }
     let mut fl = flags::STATIC;
     let (l_addr, l_port) = if m.is_lb() {
         fl |= flags::LB | flags::SLOW;
@@ -1184,6 +1201,14 @@ fn resolving_interface(fib: &Ip4Main, fib_index: u32, dst: u32) -> Option<u32> {
 /// Create the session of an inside-initiated packet: a static mapping of the source, else a
 /// dynamic address and port from the NAT pool.
 fn create_i2o(c: &mut Ctx<'_>, p: &Pkt, rx_fib: u32) -> Result<u32, u32> {
+    let identity = c
+        .cfg
+        .match_local(p.src, p.sport, p.proto, rx_fib)
+        .and_then(|mi| c.cfg.mapping(mi))
+        .is_some_and(|m| m.identity);
+    if !identity && !opens_session(p) {
+        return Err(i2o_err::NON_SYN);
+    }
     if !c.db.ensure_room(c.now) {
         return Err(i2o_err::MAX_SESSIONS);
     }

@@ -926,3 +926,82 @@ fn frames_of_many_flows_translate_every_packet() {
         assert_eq!(a.dp.graph.vm.buffers.in_use(), 0);
     }
 }
+
+/// Sum of one error reason over every node.
+fn count_reason(a: &dataplane::App, reason: &str) -> u64 {
+    a.dp.graph
+        .error_counts()
+        .into_iter()
+        .filter(|(_, _, r)| *r == reason)
+        .map(|(c, _, _)| c)
+        .sum()
+}
+
+/// Current VPP's NAT44-ED (and conntrack): a TCP segment that is not an initial SYN creates no
+/// session, in either direction; it is dropped and counted. Established flows are unaffected.
+#[test]
+fn a_tcp_segment_that_is_not_a_syn_creates_no_session() {
+    const NON_SYN: &str = "non-SYN packet try to create session";
+    let mut a = app(&format!(
+        "{SNAT}nat44 add static mapping tcp local 10.1.2.5 8080 external 192.168.16.1 80\n"
+    ));
+    let pod = (POD_MAC, TAP0_MAC);
+    let out = (GW_MAC, GBE_MAC);
+    let t0 = 50 * SEC;
+    // From inside: ACK, SYN+ACK, RST, FIN: no session, nothing leaves.
+    for (i, fl) in ["", "SA", "R", "F"].iter().enumerate() {
+        let ack = if fl.contains('A') || fl.is_empty() {
+            Some(7)
+        } else {
+            None
+        };
+        let f = tcp_seg(pod, POD, 41000, REMOTE, 443, 100, ack, fl);
+        send(&mut a, "tap0", t0 + i as u64, f);
+    }
+    assert!(sent(&a, GBE).is_empty(), "nothing translated");
+    assert_eq!(count_reason(&a, NON_SYN), 4);
+    assert!(
+        nat44::nat(&a.dp)
+            .clone()
+            .sh
+            .db
+            .lock()
+            .iter()
+            .next()
+            .is_none(),
+        "no session"
+    );
+    // From outside to the static mapping: a forged ACK is dropped, a SYN opens the session.
+    let f = tcp_seg(out, REMOTE, 5555, NODE, 80, 1, Some(1), "");
+    send(&mut a, GBE, t0 + 10, f);
+    assert!(sent(&a, "tap1").is_empty());
+    assert_eq!(count_reason(&a, NON_SYN), 5);
+    let f = tcp_seg(out, REMOTE, 5555, NODE, 80, 1, None, "S");
+    send(&mut a, GBE, t0 + 11, f);
+    assert_eq!(sent(&a, "tap1").len(), 1, "the SYN reaches the endpoint");
+    // An inside SYN opens a session, and everything after it passes.
+    send(
+        &mut a,
+        "tap0",
+        t0 + 20,
+        tcp_seg(pod, POD, 41000, REMOTE, 443, 100, None, "S"),
+    );
+    send(
+        &mut a,
+        "tap0",
+        t0 + 21,
+        tcp_seg(pod, POD, 41000, REMOTE, 443, 101, Some(9), ""),
+    );
+    assert_eq!(sent(&a, GBE).len(), 2);
+    assert_eq!(count_reason(&a, NON_SYN), 5);
+    // UDP and ICMP are not concerned.
+    send(
+        &mut a,
+        "tap0",
+        t0 + 30,
+        udp(true, POD, 5353, REMOTE, 53, b"q"),
+    );
+    assert_eq!(sent(&a, GBE).len(), 3);
+    let e = run(&mut a, "show errors");
+    assert!(e.contains(NON_SYN), "{e}");
+}
