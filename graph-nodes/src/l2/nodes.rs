@@ -922,27 +922,21 @@ impl Node for L2Flood {
                 }
             }
             flooded += 1;
-            let Some(bd) = c.bd(bd_index) else {
-                cx.set_error(bi, flood_errors::NO_MEMBERS);
-                out.push((bi, flood_next::DROP));
-                continue;
-            };
             let eligible =
                 |mb: &crate::l2::Member| mb.sw_if_index != rx && !(in_shg != 0 && mb.shg == in_shg);
-            let targets: smallvec::SmallVec<[crate::l2::Member; 16]> = bd
-                .members
-                .iter()
-                .rev()
-                .filter(|mb| eligible(mb))
-                .copied()
-                .collect();
-            if targets.is_empty() {
+            let n = c
+                .bd(bd_index)
+                .map_or(0, |bd| bd.members.iter().filter(|mb| eligible(mb)).count());
+            let Some(bd) = c.bd(bd_index).filter(|_| n > 0) else {
                 cx.set_error(bi, flood_errors::NO_MEMBERS);
                 out.push((bi, flood_next::DROP));
+                if out.len() >= 48 {
+                    flush(cx, &mut out);
+                }
                 continue;
-            }
-            let n = targets.len();
-            for (i, mb) in targets.iter().enumerate() {
+            };
+            let targets = bd.members.iter().rev().filter(|mb| eligible(mb));
+            for (i, mb) in targets.enumerate() {
                 // The original goes to the last member; the others get copies.
                 let b = if i + 1 == n {
                     bi
@@ -997,14 +991,16 @@ impl Node for L2Flood {
 
 /// Enqueue collected (buffer, slot) pairs.
 fn flush(cx: &mut NodeCx<'_>, out: &mut smallvec::SmallVec<[(BufferIndex, u16); 64]>) {
-    let mut bufs = [0u32; 64];
-    let mut nexts = [0u16; 64];
-    for (k, &(b, n)) in out.iter().enumerate() {
-        bufs[k] = b;
-        nexts[k] = n;
+    for chunk in out.chunks(64) {
+        let mut bufs = [0u32; 64];
+        let mut nexts = [0u16; 64];
+        for (k, &(b, n)) in chunk.iter().enumerate() {
+            bufs[k] = b;
+            nexts[k] = n;
+        }
+        let n = chunk.len();
+        cx.enqueue(&bufs[..n], &nexts[..n]);
     }
-    let n = out.len();
-    cx.enqueue(&bufs[..n], &nexts[..n]);
     out.clear();
 }
 

@@ -12,7 +12,19 @@ use crate::format::format_ip4_header;
 use crate::nodes::ip4_forward::format_forward_next;
 use crate::nodes::ip4_input::{errors, icmp_meta, set_icmp_error};
 use crate::nodes::{trace_bytes, Ip4Handle};
-use crate::wire::checksum;
+use crate::wire::{checksum, ipv4};
+
+/// The error for a buffer that does not hold a whole IPv4 header and the bytes its total length
+/// claims (these nodes are normally reached from ip4-input, which checked; a pg stream may enter
+/// them directly with anything).
+#[inline]
+fn bad_ip4(d: &[u8]) -> Option<u32> {
+    match ipv4::Packet::new_checked(d) {
+        Ok(_) => None,
+        Err(_) if d.len() < 20 => Some(errors::TOO_SHORT),
+        Err(_) => Some(errors::BAD_LENGTH),
+    }
+}
 
 /// ip4-local next slots.
 pub mod local_next {
@@ -83,7 +95,7 @@ pub fn registrations() -> Vec<NodeRegistration> {
             .nexts(&["error-drop", "ip4-icmp-echo-request"])
             .errors(icmp_errors::STRINGS),
         NodeRegistration::new("ip4-icmp-echo-request", NodeKind::Internal)
-            .nexts(&["ip4-lookup"])
+            .nexts(&["ip4-lookup", "error-drop"])
             .errors(icmp_errors::STRINGS),
         NodeRegistration::new("ip4-icmp-error", NodeKind::Internal)
             .nexts(&["error-drop", "ip4-lookup"])
@@ -118,6 +130,10 @@ impl Node for Ip4Local {
             copy_for_trace(cx, bi, 60);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
             m.flags |= flags::LOCAL;
+            if let Some(e) = bad_ip4(d) {
+                m.error = ebase + e;
+                continue;
+            }
             let ihl = ((d[0] & 0xf) as usize) * 4;
             let total = u16::from_be_bytes([d[2], d[3]]) as usize;
             let frag = u16::from_be_bytes([d[6], d[7]]);
@@ -171,6 +187,10 @@ impl Node for Ip4IcmpInput {
         for (k, &bi) in frame.iter().enumerate() {
             copy_for_trace(cx, bi, 64);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            if bad_ip4(d).is_some() {
+                m.error = ebase + icmp_errors::TOO_SHORT;
+                continue;
+            }
             let ihl = ((d[0] & 0xf) as usize) * 4;
             let total = u16::from_be_bytes([d[2], d[3]]) as usize;
             if total < ihl + 8 {
@@ -199,9 +219,22 @@ pub const HOST_TTL: u8 = 64;
 
 impl Node for Ip4IcmpEcho {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        for &bi in frame {
+        let mut nexts = [0u16; FRAME_SIZE];
+        let ebase = cx.error_index(0);
+        let mut sent = 0;
+        for (k, &bi) in frame.iter().enumerate() {
             copy_for_trace(cx, bi, 64);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let short = match ipv4::Packet::new_checked(&*d) {
+                Ok(ip) => ip.payload().len() < 4,
+                Err(_) => true,
+            };
+            if short {
+                m.error = ebase + icmp_errors::TOO_SHORT;
+                nexts[k] = 1;
+                continue;
+            }
+            sent += 1;
             let ihl = ((d[0] & 0xf) as usize) * 4;
             // ICMP: type 8 -> 0 with an incremental checksum update.
             let c = u16::from_be_bytes([d[ihl + 2], d[ihl + 3]]);
@@ -221,8 +254,8 @@ impl Node for Ip4IcmpEcho {
             m.flags |= flags::LOCALLY_ORIGINATED;
             m.sw_if_index = [0, INVALID_INDEX];
         }
-        cx.count_error(icmp_errors::ECHO_REPLIES_SENT, frame.len() as u64);
-        cx.enqueue_slot(0, frame);
+        cx.count_error(icmp_errors::ECHO_REPLIES_SENT, sent);
+        cx.enqueue(frame, &nexts[..frame.len()]);
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -250,6 +283,11 @@ impl Node for Ip4IcmpError {
         for (k, &bi) in frame.iter().enumerate() {
             copy_for_trace(cx, bi, 64);
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            if d.len() < 20 || ((d[0] & 0xf) as usize) * 4 < 20 {
+                m.error = ebase + icmp_errors::DROP;
+                nexts[k] = 0;
+                continue;
+            }
             let ihl = ((d[0] & 0xf) as usize) * 4;
             let orig_src = Ipv4Addr::new(d[12], d[13], d[14], d[15]);
             let about_error = d[9] == 1 && d.len() > ihl && is_icmp_error_type(d[ihl]);
@@ -341,8 +379,8 @@ impl Node for Ip4UdpLookup {
         let mut no_listener = 0;
         for (k, &bi) in frame.iter().enumerate() {
             let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
-            let ihl = ((d[0] & 0xf) as usize) * 4;
-            if d.len() < ihl + 8 {
+            let ihl = d.first().map_or(0, |b| ((b & 0xf) as usize) * 4);
+            if ihl < 20 || d.len() < ihl + 8 {
                 m.error = ebase + udp_errors::LENGTH_ERROR;
                 continue;
             }
