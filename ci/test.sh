@@ -16,7 +16,7 @@ fi
 # for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run (tshark decodes
 # the two-node underlay).
 DEB_PACKAGES=(libdpdk-dev dpdk libxdp-dev libbpf-dev xdp-tools clang libclang-dev pkg-config
-              iproute2 ethtool python3 curl tshark)
+              iproute2 ethtool python3 curl tshark g++)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# cargo-fuzz (libFuzzer; stable toolchain with `-s none`, libFuzzer's C++ built with g++).
+if ! command -v cargo-fuzz >/dev/null; then
+    log "cargo install cargo-fuzz"
+    cargo install cargo-fuzz --locked
 fi
 
 # --- checks ------------------------------------------------------------------------------------
@@ -55,5 +61,8 @@ log "end-to-end, two nodes over VXLAN (Contiv: BVI + bridge domain), NAT44 and p
 ci/e2e.sh --two-node vxlan
 log "end-to-end, two nodes over Geneve (Antrea: L3 mode), NAT44 and policy"
 ci/e2e.sh --two-node geneve
+
+log "fuzz: every target for 30 s (ci/fuzz.sh)"
+ci/fuzz.sh 30
 
 log "all tests passed"

@@ -7,6 +7,8 @@ pub mod antrea;
 pub mod bench;
 pub mod contiv;
 pub mod daemon;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pcapgen;
 pub mod replay_cmd;
 pub mod startup;

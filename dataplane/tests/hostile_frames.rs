@@ -6,61 +6,10 @@
 
 use dataplane::App;
 use engine::buffer::INVALID_INDEX;
-use engine::clock::Clock;
 use engine::graph::NodeKind;
-use engine::Mode;
-
-/// A node with everything configured: pods, uplink, NAT44 (dynamic, static, load-balanced,
-/// identity), ACLs both ways, MACIP, a bridge domain with a BVI, VXLAN and Geneve tunnels, pg.
-const NODE: &str = "create packet-generator interface pg0
-create tap id 0 hw-addr 02:fe:00:00:00:00
-create tap id 1 hw-addr 02:fe:00:00:00:01
-create tap id 2 hw-addr 02:fe:00:00:00:02
-set interface state pg0 up
-set interface state tap0 up
-set interface state tap1 up
-set interface state tap2 up
-set interface ip address pg0 172.16.9.1/24
-set interface ip address tap0 192.168.16.1/24
-set interface ip address tap1 10.1.1.1/24
-set ip neighbor tap0 192.168.16.2 02:00:00:00:00:fe static
-set ip neighbor tap1 10.1.1.2 02:00:00:00:01:02 static
-ip route add 0.0.0.0/0 via 192.168.16.2 tap0
-nat44 add address 192.168.16.1
-nat44 forwarding enable
-set interface nat44 in tap1 out tap1
-set interface nat44 out tap0
-set interface nat44 out pg0
-nat44 add static mapping tcp local 10.1.1.2 8080 external 192.168.16.1 80
-nat44 add load-balancing static mapping protocol tcp external 10.96.0.10:80 local 10.1.1.2:8080 probability 1
-nat44 add identity mapping 192.168.16.1 udp 4789
-set acl-plugin acl index 0 permit+reflect src 0.0.0.0/0
-set acl-plugin acl index 1 permit+reflect src 0.0.0.0/0 dst 10.1.1.2/32 proto 6 dport 8080, deny
-set acl-plugin interface tap1 input acl 0
-set acl-plugin interface tap1 output acl 1
-set acl-plugin interface pg0 input acl 0
-set acl-plugin macip acl index 0 permit ip 10.1.1.2/32 mac 02:00:00:00:01:02
-set acl-plugin macip interface tap1 acl 0
-create loopback interface mac 1a:2b:3c:4d:5e:01
-set interface state loop0 up
-set interface ip address loop0 192.168.30.1/24
-create bridge-domain 1 learn 1 arp-term 1
-set interface l2 bridge loop0 1 bvi
-set interface l2 bridge tap2 1
-create vxlan tunnel src 192.168.16.1 dst 192.168.16.2 vni 10
-set interface l2 bridge vxlan_tunnel0 1 1
-set acl-plugin interface loop0 input acl 0
-create geneve tunnel local 192.168.16.1 remote 192.168.16.3 vni 0 l3-mode
-set interface state geneve_tunnel0 up
-set ip neighbor geneve_tunnel0 10.1.2.1 aa:bb:cc:dd:ee:ff static
-ip route add 10.1.2.0/24 via 10.1.2.1 geneve_tunnel0
-";
 
 fn app() -> App {
-    let mut app = App::new(Mode::Replay);
-    app.exec_script(NODE).unwrap();
-    app.dp.graph.vm.clock = Clock::manual(10_000_000_000);
-    app
+    dataplane::fuzzing::node_app()
 }
 
 /// A small deterministic generator (xorshift).

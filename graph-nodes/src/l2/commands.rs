@@ -916,6 +916,12 @@ pub fn age_scan(dp: &Dataplane, now_ns: u64) -> u32 {
     let c = l.cfg.load_full();
     let now = minutes(now_ns);
     let t0 = std::time::Instant::now();
+    // Nothing can age (no domain ages, nothing learned): skip the walk of the whole table.
+    let ages = c.bds.iter().flatten().any(|b| b.mac_age != 0);
+    if !ages || l.fib.learned() == 0 {
+        *l.last_scan.lock() = (now_ns, t0.elapsed().as_secs_f64());
+        return 0;
+    }
     let n = l.fib.remove_where(|k, r| {
         if r.age_not() {
             return false;
