@@ -50,6 +50,11 @@ enum Cmd {
         /// Packets to trace per input node.
         #[arg(long, default_value_t = 50)]
         trace: u32,
+        /// Receive consecutive frames of an interface (within 1 ms) in bursts of up to N, as a
+        /// NIC does (1: one frame per dispatch). Traces and output bytes do not depend on it.
+        #[arg(long, default_value_t = dataplane::replay_cmd::DEFAULT_VECTOR,
+              value_parser = parse_vector)]
+        vector: usize,
     },
     /// Compare two `show trace` texts record by record (timestamps and addresses ignored).
     TraceDiff {
@@ -113,9 +118,10 @@ fn main() -> ExitCode {
                 inputs,
                 output_dir,
                 trace,
+                vector,
             }),
             _,
-        ) => run_replay(dir, config, inputs, output_dir, trace),
+        ) => run_replay(dir, config, inputs, output_dir, trace, vector),
         (
             Some(Cmd::Bench {
                 configs,
@@ -169,16 +175,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--vector N`: 1 to 256.
+fn parse_vector(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n @ 1..=256) => Ok(n),
+        _ => Err(format!("`{s}` is not a burst size: expected 1 to 256")),
+    }
+}
+
 fn run_replay(
     dir: Option<PathBuf>,
     config: Option<PathBuf>,
     inputs: Vec<String>,
     output_dir: Option<PathBuf>,
     trace: u32,
+    vector: usize,
 ) -> Result<(), String> {
     if let (Some(d), None) = (&dir, &config) {
         if dataplane::replay_cmd::is_multi_node(d) {
-            let nodes = dataplane::replay_cmd::replay_topology(d, trace, output_dir.as_deref())?;
+            let nodes =
+                dataplane::replay_cmd::replay_topology(d, trace, output_dir.as_deref(), vector)?;
             let mut out = std::io::stdout().lock();
             let mut leaked = 0;
             for n in &nodes {
@@ -205,6 +221,7 @@ fn run_replay(
             if output_dir.is_some() {
                 r.output_dir = output_dir;
             }
+            r.vector = vector;
             r
         }
         (None, Some(c)) => {
@@ -221,6 +238,7 @@ fn run_replay(
                 inputs: ins,
                 output_dir,
                 trace,
+                vector,
             }
         }
         (Some(_), Some(_)) => {

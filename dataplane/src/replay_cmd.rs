@@ -23,7 +23,13 @@ pub struct ReplayRequest {
     pub output_dir: Option<PathBuf>,
     /// Packets to trace per input node.
     pub trace: u32,
+    /// Largest burst a device receives in one dispatch (1: frame by frame); see
+    /// [`ReplayConfig::vector`].
+    pub vector: usize,
 }
+
+/// The default burst of `dataplane replay` (`--vector`): a full frame.
+pub const DEFAULT_VECTOR: usize = engine::graph::FRAME_SIZE;
 
 impl ReplayRequest {
     /// The request for a scenario folder: `config.cli`, `input/IF.pcap` (and `history/IF.pcap`,
@@ -44,6 +50,7 @@ impl ReplayRequest {
             inputs,
             output_dir: Some(dir.join("output")),
             trace,
+            vector: DEFAULT_VECTOR,
         })
     }
 }
@@ -89,6 +96,7 @@ pub fn replay(req: &ReplayRequest) -> Result<ReplayResult, String> {
         inputs: req.inputs.clone(),
         output_dir: req.output_dir.clone(),
         trace: req.trace,
+        vector: req.vector,
     };
     let outcome = run_replay(&mut app.dp, &cfg)?;
     let trace = app
@@ -226,6 +234,7 @@ pub fn replay_topology(
     dir: &Path,
     trace: u32,
     output_dir: Option<&Path>,
+    vector: usize,
 ) -> Result<Vec<NodeResult>, String> {
     let topo = read_topology(dir)?;
     if topo.nodes.is_empty() {
@@ -276,6 +285,7 @@ pub fn replay_topology(
                     None => nd.join("output"),
                 }),
                 trace,
+                vector,
             },
         });
     }

@@ -408,8 +408,14 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn run(name: &str, out: &Path) -> ReplayResult {
+    run_vector(name, out, dataplane::replay_cmd::DEFAULT_VECTOR)
+}
+
+/// Replay with bursts of up to `vector` frames per dispatch (1: frame by frame).
+fn run_vector(name: &str, out: &Path, vector: usize) -> ReplayResult {
     let mut req = ReplayRequest::from_dir(&scenario_dir(name), 50).unwrap();
     req.output_dir = Some(out.to_path_buf());
+    req.vector = vector;
     replay(&req).unwrap()
 }
 
@@ -498,6 +504,22 @@ fn check(name: &str) -> ReplayResult {
     }
     check_frames_valid(name, &got);
 
+    // Frame by frame (one packet per dispatch) instead of in bursts: the same records and
+    // bytes (the record timestamps are the dispatch times, so they may differ).
+    let out1 = tmp(&format!("{name}-frame-by-frame"));
+    let r1 = run_vector(name, &out1, 1);
+    let d = diff(
+        &dataplane::tracediff::frame_independent(&r.trace),
+        &dataplane::tracediff::frame_independent(&r1.trace),
+    );
+    assert!(
+        d.is_empty(),
+        "{name}: frame by frame differs from bursts:\n{}",
+        d.join("\n")
+    );
+    assert_eq!(got, pcaps(&out1), "{name}: frame by frame sent other bytes");
+    let _ = std::fs::remove_dir_all(&out1);
+
     let out2 = tmp(&format!("{name}-again"));
     let r2 = run(name, &out2);
     assert_eq!(
@@ -539,7 +561,8 @@ fn nodeport() {
 
 /// Replay the cross-node scenario (two workers) into a scratch folder.
 fn run_cross(out: &Path) -> Vec<dataplane::replay_cmd::NodeResult> {
-    dataplane::replay_cmd::replay_topology(&scenario_dir("cross-node"), 50, Some(out)).unwrap()
+    let v = dataplane::replay_cmd::DEFAULT_VECTOR;
+    dataplane::replay_cmd::replay_topology(&scenario_dir("cross-node"), 50, Some(out), v).unwrap()
 }
 
 /// The outer part of a Geneve tcpdump line: (frame MACs, frame length, outer source and

@@ -25,8 +25,14 @@ fn tmp(name: &str) -> PathBuf {
 
 /// Replay a scenario folder, writing its outputs to a scratch folder.
 fn run(name: &str, out: &Path) -> ReplayResult {
+    run_vector(name, out, dataplane::replay_cmd::DEFAULT_VECTOR)
+}
+
+/// Replay with bursts of up to `vector` frames per dispatch (1: frame by frame).
+fn run_vector(name: &str, out: &Path, vector: usize) -> ReplayResult {
     let mut req = ReplayRequest::from_dir(&scenario_dir(name), 50).unwrap();
     req.output_dir = Some(out.to_path_buf());
+    req.vector = vector;
     replay(&req).unwrap()
 }
 
@@ -105,6 +111,22 @@ fn check(name: &str) {
     check_frames_valid(name, &got);
 
     // Same bytes and trace again, in a fresh forwarder.
+    // Frame by frame (one packet per dispatch) instead of in bursts: the same records and
+    // bytes (the record timestamps are the dispatch times, so they may differ).
+    let out1 = tmp(&format!("{name}-frame-by-frame"));
+    let r1 = run_vector(name, &out1, 1);
+    let d = diff(
+        &dataplane::tracediff::frame_independent(&r.trace),
+        &dataplane::tracediff::frame_independent(&r1.trace),
+    );
+    assert!(
+        d.is_empty(),
+        "{name}: frame by frame differs from bursts:\n{}",
+        d.join("\n")
+    );
+    assert_eq!(got, pcaps(&out1), "{name}: frame by frame sent other bytes");
+    let _ = std::fs::remove_dir_all(&out1);
+
     let out2 = tmp(&format!("{name}-again"));
     let r2 = run(name, &out2);
     assert_eq!(
@@ -122,7 +144,11 @@ fn check(name: &str) {
 
 /// Replay a two-node scenario folder into a scratch folder (`out/node-X/IF.pcap`).
 fn run_nodes(name: &str, out: &Path) -> Vec<NodeResult> {
-    replay_topology(&scenario_dir(name), 50, Some(out)).unwrap()
+    run_nodes_vector(name, out, dataplane::replay_cmd::DEFAULT_VECTOR)
+}
+
+fn run_nodes_vector(name: &str, out: &Path, vector: usize) -> Vec<NodeResult> {
+    replay_topology(&scenario_dir(name), 50, Some(out), vector).unwrap()
 }
 
 /// A two-node scenario: each node's trace is its document's, each node transmits exactly its
@@ -153,6 +179,26 @@ fn check_nodes(name: &str) {
         assert_eq!(got, want, "{name}/{}: transmitted frames", n.name);
         check_frames_valid(&format!("{name}/{}", n.name), &got);
     }
+    let out1 = tmp(&format!("{name}-frame-by-frame"));
+    for (a, b) in nodes.iter().zip(&run_nodes_vector(name, &out1, 1)) {
+        let d = diff(
+            &dataplane::tracediff::frame_independent(&a.trace),
+            &dataplane::tracediff::frame_independent(&b.trace),
+        );
+        assert!(
+            d.is_empty(),
+            "{name}/{}: frame by frame differs from bursts:\n{}",
+            a.name,
+            d.join("\n")
+        );
+        assert_eq!(
+            pcaps(&out.join(&a.name)),
+            pcaps(&out1.join(&b.name)),
+            "{name}/{}: frame by frame sent other bytes",
+            a.name
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out1);
     let out2 = tmp(&format!("{name}-again"));
     let again = run_nodes(name, &out2);
     for (a, b) in nodes.iter().zip(&again) {
@@ -220,7 +266,7 @@ fn a_changed_vni_fails_with_a_diff() {
             std::fs::copy(&p, &to).unwrap();
         }
     }
-    let nodes = replay_topology(&work, 50, Some(&work.join("out"))).unwrap();
+    let nodes = replay_topology(&work, 50, Some(&work.join("out")), 256).unwrap();
     let expected = std::fs::read_to_string(src.join("node-a/expected.trace")).unwrap();
     let d = diff(&expected, &nodes[0].trace).join("\n");
     assert!(

@@ -21,7 +21,15 @@ pub struct ReplayConfig {
     pub output_dir: Option<PathBuf>,
     /// Packets to trace per input node (0: no tracing).
     pub trace: u32,
+    /// Largest burst (0 or 1: one frame per dispatch): consecutive frames of one interface that
+    /// arrive within [`BURST_WINDOW_NS`] of the first are received in one dispatch, as a NIC
+    /// burst is, so the nodes see vectors. The result must not depend on it.
+    pub vector: usize,
 }
+
+/// Frames of one interface closer together than this are one burst when replaying in vectors
+/// (a polling loop's interval).
+pub const BURST_WINDOW_NS: u64 = 1_000_000;
 
 /// What a replay did.
 #[derive(Clone, Debug, Default)]
@@ -89,10 +97,27 @@ fn load(dp: &Dataplane, inputs: &[(String, PathBuf)]) -> Result<Merged, String> 
     Ok((frames, input_nodes))
 }
 
-fn feed(dp: &mut Dataplane, frames: Vec<(u64, usize, usize, u32, Vec<u8>)>) -> Result<(), String> {
-    for (ts, _, _, sw, data) in frames {
-        dp.graph.vm.clock.set_ns(ts);
-        with_memory_device(dp, sw, |d| d.rx.push_back((ts, data)))?;
+fn feed(
+    dp: &mut Dataplane,
+    frames: Vec<(u64, usize, usize, u32, Vec<u8>)>,
+    vector: usize,
+) -> Result<(), String> {
+    let mut frames = frames.into_iter().peekable();
+    while let Some((ts, _, _, sw, data)) = frames.next() {
+        // The burst: this frame and the next ones of the same interface within the window.
+        let mut burst = vec![(ts, data)];
+        while burst.len() < vector.max(1) {
+            match frames.peek() {
+                Some(f) if f.3 == sw && f.0 - ts <= BURST_WINDOW_NS => {
+                    let f = frames.next().expect("peeked");
+                    burst.push((f.0, f.4));
+                }
+                _ => break,
+            }
+        }
+        // Dispatched once the last frame of the burst has arrived.
+        dp.graph.vm.clock.set_ns(burst.last().map_or(ts, |b| b.0));
+        with_memory_device(dp, sw, |d| d.rx.extend(burst))?;
         dp.run_until_idle();
     }
     dp.run_until_idle();
@@ -106,7 +131,7 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
     let start = history.first().or(frames.first()).map(|f| f.0).unwrap_or(0);
     dp.graph.vm.clock = Clock::manual(start);
     let n_in = history.len() + frames.len();
-    feed(dp, history)?;
+    feed(dp, history, cfg.vector)?;
     // The output pcaps hold what the inputs produced, not what the history did.
     let sws: Vec<u32> = (0..dp.devices.len() as u32).collect();
     for sw in sws {
@@ -118,7 +143,7 @@ pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcom
             dp.graph.vm.trace.add_budget(ni, cfg.trace);
         }
     }
-    feed(dp, frames)?;
+    feed(dp, frames, cfg.vector)?;
     let mut out = ReplayOutcome {
         frames_in: n_in,
         buffers_in_use: dp.graph.vm.buffers.in_use(),
@@ -211,7 +236,16 @@ pub fn run_topology(
         n.dp.graph.vm.clock = Clock::manual(to_local(start, n.clock_offset_ns));
     }
     let n_in = history.len() + inputs.len();
-    run_events(nodes, &ends, history)?;
+    // Bursts never span what a link could bring back in between.
+    let vector = nodes.iter().map(|n| n.cfg.vector).max().unwrap_or(1);
+    let window = ends
+        .iter()
+        .map(|e| e.2)
+        .min()
+        .unwrap_or(BURST_WINDOW_NS)
+        .min(BURST_WINDOW_NS);
+    let burst = (vector.max(1), window);
+    run_events(nodes, &ends, history, burst)?;
     for n in nodes.iter_mut() {
         let sws: Vec<u32> = (0..n.dp.devices.len() as u32).collect();
         for sw in sws {
@@ -240,7 +274,7 @@ pub fn run_topology(
             }
         }
     }
-    run_events(nodes, &ends, inputs)?;
+    run_events(nodes, &ends, inputs, burst)?;
     let mut outs = Vec::new();
     for n in nodes.iter_mut() {
         let mut out = ReplayOutcome {
@@ -260,6 +294,7 @@ fn run_events(
     nodes: &mut [TopologyNode<'_>],
     ends: &[LinkEnds],
     initial: Vec<Event>,
+    (vector, window): (usize, u64),
 ) -> Result<(), String> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
@@ -286,9 +321,18 @@ fn run_events(
         }
         {
             let n = &mut nodes[k];
-            let local = to_local(ts, n.clock_offset_ns);
-            n.dp.graph.vm.clock.set_ns(local);
-            with_memory_device(n.dp, sw, |d| d.rx.push_back((local, data)))?;
+            let mut burst = vec![(to_local(ts, n.clock_offset_ns), data)];
+            while burst.len() < vector {
+                match heap.peek() {
+                    Some(Reverse(e)) if e.2 == k && e.3 == sw && e.0 - ts <= window => {
+                        let Reverse((t, _, _, _, d)) = heap.pop().expect("peeked");
+                        burst.push((to_local(t, n.clock_offset_ns), d));
+                    }
+                    _ => break,
+                }
+            }
+            n.dp.graph.vm.clock.set_ns(burst.last().map_or(0, |b| b.0));
+            with_memory_device(n.dp, sw, |d| d.rx.extend(burst))?;
             n.dp.run_until_idle();
         }
         // Carry what the node's wired interfaces sent to their peers.
