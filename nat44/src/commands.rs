@@ -76,6 +76,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             add_lb_static_mapping,
         ),
         (
+            "nat44 add load-balancing back-end",
+            "nat44 add load-balancing back-end protocol tcp|udp external <addr>:<port> local <addr>:<port> [vrf <table-id>] probability <n> [del]",
+            add_lb_backend,
+        ),
+        (
             "nat44 add identity mapping",
             "nat44 add identity mapping <addr>|[external] <interface> [tcp|udp|icmp <port>] [vrf <table-id>] [del]",
             add_identity_mapping,
@@ -648,6 +653,122 @@ fn add_lb_static_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
         remove_mapping(dp, ek)?;
     } else {
         insert_mapping(dp, m)?;
+    }
+    Ok(String::new())
+}
+
+/// `nat44 add load-balancing back-end`: add an endpoint to a load-balancing mapping, or remove
+/// one with its sessions (TCP and UDP: a client retrying to a deleted pod is balanced again at
+/// once). Unlike VPP, which keeps at least two, a mapping may go down to one endpoint; the last
+/// one goes with the mapping itself.
+fn add_lb_backend(dp: &mut Dataplane, a: &mut Args) -> R {
+    let (mut ext, mut local, mut pr, mut prob, mut vrf, mut del) =
+        (None, None, None, None, None, false);
+    while !a.is_empty() {
+        if a.keyword("local") {
+            local = Some(a.ip4_port()?);
+            if a.keyword("vrf") {
+                vrf = Some(a.u32()?);
+            }
+            if a.keyword("probability") {
+                prob = Some(a.u8()?);
+            }
+        } else if a.keyword("external") {
+            ext = Some(a.ip4_port()?);
+        } else if a.keyword("protocol") {
+            let w = a.next_word().unwrap_or_default();
+            pr = Some(protocol_word(&w).ok_or_else(|| err(format!("unknown protocol `{w}`")))?);
+        } else if a.keyword("vrf") {
+            vrf = Some(a.u32()?);
+        } else if a.keyword("probability") {
+            prob = Some(a.u8()?);
+        } else if a.keyword("del") {
+            del = true;
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let (Some((e, ep)), Some((l, lp))) = (ext, local) else {
+        return Err(err("local or external must be set"));
+    };
+    let pr = pr.ok_or_else(|| err("missing protocol"))?;
+    let prob = match (prob, del) {
+        (Some(0), false) => return Err(err("probability must be 1 to 100")),
+        (Some(p), _) => p,
+        (None, true) => 0,
+        (None, false) => return Err(err("expected `probability <n>`")),
+    };
+    // The back-end is in the mapping's table (the VRF must exist).
+    vrf_arg(dp, vrf)?;
+    let h = nat(dp).clone();
+    let mut c = h.sh.cfg.write();
+    let ek = SmKey {
+        addr: u32::from(e),
+        port: ep,
+        proto: pr,
+        fib: c.outside_fib,
+    };
+    let Some(&i) = c.by_external.get(&ek) else {
+        return Err(err("Mapping or back-end not exist."));
+    };
+    let mut m = c
+        .mapping(i)
+        .cloned()
+        .ok_or_else(|| err("Mapping or back-end not exist."))?;
+    if !m.is_lb() {
+        return Err(err("External is not load-balancing static mapping."));
+    }
+    let pos = m.locals.iter().position(|x| x.addr == l && x.port == lp);
+    let key = SmKey {
+        addr: u32::from(l),
+        port: lp,
+        proto: pr,
+        fib: m.fib,
+    };
+    if !del {
+        if pos.is_some() {
+            return Err(err("Back-end already exist."));
+        }
+        m.locals.push(LbLocal {
+            addr: l,
+            port: lp,
+            probability: prob,
+            cumulative: 0,
+        });
+        set_cumulative(&mut m.locals);
+        if !m.out2in_only {
+            c.by_local.entry(key).or_insert(i);
+        }
+        c.static_mappings[i as usize] = Some(m);
+        return Ok(String::new());
+    }
+    let Some(pos) = pos else {
+        return Err(err("Mapping or back-end not exist."));
+    };
+    if m.locals.len() == 1 {
+        return Err(err(
+            "the last back-end goes with the mapping: nat44 add load-balancing static mapping ... del",
+        ));
+    }
+    m.locals.remove(pos);
+    set_cumulative(&mut m.locals);
+    if c.by_local.get(&key) == Some(&i) {
+        c.by_local.remove(&key);
+    }
+    c.static_mappings[i as usize] = Some(m);
+    drop(c);
+    let mut db = h.sh.db.lock();
+    let (la, ext) = (u32::from(l), u32::from(e));
+    db.delete_where(|s| {
+        s.flags & flags::LB != 0
+            && s.i2o.l_addr == la
+            && s.i2o.l_port == lp
+            && s.proto == pr
+            && s.o2i.l_addr == ext
+    });
+    // Affinity remembers endpoints by position: start afresh for this mapping.
+    if let Some(aff) = db.affinity.as_mut() {
+        aff.forget_mapping(i);
     }
     Ok(String::new())
 }

@@ -1005,3 +1005,86 @@ fn a_tcp_segment_that_is_not_a_syn_creates_no_session() {
     let e = run(&mut a, "show errors");
     assert!(e.contains(NON_SYN), "{e}");
 }
+
+/// Endpoints go away (EndpointSlice updates): removing a back-end removes its sessions, UDP
+/// included, so a client that retries the same 5-tuple is balanced to a live endpoint at once;
+/// adding one back makes it eligible; a service scaled to zero (mapping deleted) and back works.
+#[test]
+fn removing_an_endpoint_rebalances_its_clients_at_once() {
+    let vip = Ipv4Addr::new(10, 96, 0, 10);
+    let mut a = app(&format!(
+        "{SNAT}nat44 add load-balancing static mapping protocol udp external 10.96.0.10:53 local 10.1.2.5:53 probability 50 local 10.1.2.6:53 probability 50 out2in-only\n"
+    ));
+    let dst_of = |a: &mut dataplane::App, t: u64, sport: u16| {
+        send(a, "tap0", t, udp(true, POD, sport, vip, 53, b"query"));
+        decode(sent(a, "tap1").last().expect("delivered"), true).dst
+    };
+    // Many clients, each pinned to its endpoint by its session.
+    let mut first = Vec::new();
+    for k in 0..40u16 {
+        first.push(dst_of(&mut a, SEC, 30000 + k));
+    }
+    assert!(
+        first.contains(&Ipv4Addr::new(10, 1, 2, 5)) && first.contains(&Ipv4Addr::new(10, 1, 2, 6))
+    );
+    for k in 0..40u16 {
+        assert_eq!(
+            dst_of(&mut a, 2 * SEC, 30000 + k),
+            first[k as usize],
+            "sticky"
+        );
+    }
+    // 10.1.2.5 goes away: its clients' retries (same 5-tuple) reach 10.1.2.6 now.
+    run(&mut a, "nat44 add load-balancing back-end protocol udp external 10.96.0.10:53 local 10.1.2.5:53 del");
+    for k in 0..40u16 {
+        assert_eq!(
+            dst_of(&mut a, 3 * SEC, 30000 + k),
+            Ipv4Addr::new(10, 1, 2, 6)
+        );
+    }
+    let m = run(&mut a, "show nat44 static mappings");
+    assert!(!m.contains("10.1.2.5"), "{m}");
+    // A new endpoint: new flows may go there, existing ones stay where they are.
+    run(&mut a, "nat44 add load-balancing back-end protocol udp external 10.96.0.10:53 local 10.1.2.7:53 probability 50");
+    let mut seen7 = false;
+    for k in 0..40u16 {
+        seen7 |= dst_of(&mut a, 4 * SEC, 31000 + k) == Ipv4Addr::new(10, 1, 2, 7);
+        assert_eq!(
+            dst_of(&mut a, 4 * SEC, 30000 + k),
+            Ipv4Addr::new(10, 1, 2, 6)
+        );
+    }
+    assert!(seen7, "the new endpoint gets new clients");
+    // Errors: one line, nothing changed.
+    for bad in [
+        "nat44 add load-balancing back-end protocol udp external 10.96.0.10:53 local 10.1.2.7:53 probability 10",
+        "nat44 add load-balancing back-end protocol udp external 10.96.0.10:53 local 10.1.2.9:53 del",
+        "nat44 add load-balancing back-end protocol udp external 10.96.0.11:53 local 10.1.2.7:53 probability 10",
+        "nat44 add load-balancing back-end protocol udp external 10.96.0.10:53 local 10.1.2.8:53",
+        "nat44 add load-balancing back-end external 10.96.0.10:53 local 10.1.2.8:53 probability 1",
+    ] {
+        let e = a.exec(bad).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{bad}: {e}");
+    }
+    // Scaled to zero: no mapping, no sessions; the VIP is not translated any more.
+    run(
+        &mut a,
+        "nat44 add load-balancing static mapping protocol udp external 10.96.0.10:53 del",
+    );
+    assert!(!run(&mut a, "show nat44 sessions").contains("10.96.0.10"));
+    let before = sent(&a, "tap1").len();
+    send(
+        &mut a,
+        "tap0",
+        5 * SEC,
+        udp(true, POD, 30000, vip, 53, b"query"),
+    );
+    assert_eq!(
+        sent(&a, "tap1").len(),
+        before,
+        "no endpoint, nothing delivered"
+    );
+    // And back with one endpoint: the client's very next retry gets there.
+    run(&mut a, "nat44 add load-balancing static mapping protocol udp external 10.96.0.10:53 local 10.1.2.7:53 probability 1 out2in-only");
+    assert_eq!(dst_of(&mut a, 6 * SEC, 30000), Ipv4Addr::new(10, 1, 2, 7));
+}
