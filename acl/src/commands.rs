@@ -405,6 +405,15 @@ fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     let p = plugin(dp).clone();
     let switch = p.main.read().check_apply(dir, sw, acl, add).map_err(err)?;
+    if switch && add {
+        // The first ACL of an interface: the session tables get their full size now, as VPP
+        // allocates its session pools when the plugin is first enabled on an interface, so
+        // that the data path never grows them.
+        let max = p.sessions.cfg.max_entries.load(Ordering::Relaxed) as usize;
+        for t in &p.sessions.threads {
+            t.lock().ensure_capacity(max);
+        }
+    }
     if switch {
         let (arc, node) = if dir == DIR_IN {
             ("ip4-unicast", IN_NODE)
@@ -755,7 +764,23 @@ fn set_session_table(dp: &mut Dataplane, a: &mut Args) -> R {
             ))
         })?;
         a.expect_end()?;
+        if v > 1 << 26 {
+            return Err(err(format!(
+                "max-entries {v} is too large (at most 67108864)"
+            )));
+        }
         p.sessions.cfg.max_entries.store(v, Ordering::Relaxed);
+        if p.main
+            .read()
+            .lists
+            .iter()
+            .any(|l| l.iter().any(|x| !x.is_empty()))
+        {
+            // ACLs are in use: size the tables now rather than on the data path.
+            for t in &p.sessions.threads {
+                t.lock().ensure_capacity(v as usize);
+            }
+        }
         return Ok(String::new());
     }
     if a.keyword("first-index") {

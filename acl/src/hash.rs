@@ -224,6 +224,11 @@ impl Default for IndexHash {
 }
 
 impl IndexHash {
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Number of items.
     #[inline]
     pub fn len(&self) -> usize {

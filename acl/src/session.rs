@@ -250,6 +250,25 @@ impl SessionTable {
         self.hash.is_empty()
     }
 
+    /// Size the table for `max` live sessions now (control plane: when the first ACL is applied,
+    /// or `max-entries` changes), so that the data path never grows it: adding sessions up to
+    /// the limit then never rehashes or moves the pool (the slot array is written once here;
+    /// the pool's pages are only touched as sessions use them).
+    pub fn ensure_capacity(&mut self, max: usize) {
+        self.hash.reserve(max.saturating_sub(self.hash.len()));
+        let free = self.free.len();
+        let want = max.saturating_sub(self.pool.len() - free.min(self.pool.len()));
+        if self.pool.capacity() - self.pool.len() < want {
+            self.pool.reserve_exact(want);
+            self.links.reserve_exact(want);
+        }
+    }
+
+    /// Slots of the index and sessions the pool holds without moving (tests, `show`).
+    pub fn capacity(&self) -> (usize, usize) {
+        (self.hash.capacity(), self.pool.capacity())
+    }
+
     /// Make room for `n` sessions without allocating in the per-packet loop.
     pub fn reserve(&mut self, n: usize) {
         self.hash.reserve(n);
@@ -620,6 +639,25 @@ impl Sessions {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_table_sized_up_front_never_grows_while_it_fills() {
+        let cfg = SessionConfig::default();
+        let mut t = SessionTable::new();
+        t.ensure_capacity(10_000);
+        let before = (t.capacity(), t.pool.as_ptr());
+        for i in 0..10_000u64 {
+            t.reserve(1);
+            let r = t.add(i, (6u64) << 32 | 5 << 48, 5, 1, &cfg);
+            assert!(matches!(r, AddResult::Added(_)), "{r:?}");
+        }
+        assert_eq!(t.len(), 10_000);
+        assert_eq!(
+            (t.capacity(), t.pool.as_ptr()),
+            before,
+            "no rehash, no move"
+        );
+    }
+
     use super::*;
 
     fn key(i: u64, proto: u8) -> (u64, u64) {
