@@ -715,6 +715,14 @@ fn show_sessions(dp: &mut Dataplane, a: &mut Args) -> R {
             }
         }
     }
+    let max = cfg.max_entries.load(Ordering::Relaxed);
+    let live = cfg.live();
+    let fill = if max == 0 {
+        100.0
+    } else {
+        live as f64 * 100.0 / max as f64
+    };
+    let _ = writeln!(s, "Session table in use: {live} of {max} ({fill:.1}%)");
     Ok(s)
 }
 

@@ -319,12 +319,23 @@ fn session_limit_refuses_and_counts_udp_recycles_tcp() {
     assert_eq!(err_count(&a, IN, "too many sessions to add new"), 1);
     let s = a.exec("show acl-plugin sessions").unwrap();
     assert!(s.contains("  Sessions refused (table full): 1\n"), "{s}");
+    assert!(s.contains("Session table in use: 2 of 2 (100.0%)"), "{s}");
+    // What has a session still passes both ways while new flows are refused.
+    send(
+        &mut a,
+        "tap1",
+        SEC,
+        Pkt::udp("10.1.1.3", 7000, "10.20.0.2", 53)
+            .macs(CLIENT_MAC, TAP1_MAC)
+            .build(),
+    );
+    assert_eq!(sent(&a, "tap2").len(), 3);
     // TCP: VPP 18.01 recycles the oldest transient TCP session to make room.
     run(&mut a, "clear acl-plugin sessions");
     for p in [1u16, 2, 3] {
         send(&mut a, "tap1", 2 * SEC, c2s(p, 80, 0x02));
     }
-    assert_eq!(sent(&a, "tap2").len(), 5);
+    assert_eq!(sent(&a, "tap2").len(), 6);
     send(&mut a, "tap2", 2 * SEC, s2c(80, 1, 0x12));
     send(&mut a, "tap2", 2 * SEC, s2c(80, 3, 0x12));
     let back = sent(&a, "tap1");

@@ -1417,9 +1417,14 @@ fn show_summary(dp: &mut Dataplane, a: &mut Args) -> R {
         if c.forwarding { "enabled" } else { "disabled" },
         c.n_mappings()
     );
+    let fill = if db.limit() == 0 {
+        100.0
+    } else {
+        db.len() as f64 * 100.0 / db.limit() as f64
+    };
     let _ = writeln!(
         s,
-        "total sessions: {}\n  udp: {}\n  tcp established: {}\n  tcp transitory: {}\n  icmp: {}",
+        "total sessions: {} ({fill:.1}% of the limit)\n  udp: {}\n  tcp established: {}\n  tcp transitory: {}\n  icmp: {}",
         db.len(),
         k[0],
         k[1],

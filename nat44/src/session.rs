@@ -1035,34 +1035,33 @@ impl SessionDb {
     /// The session to reuse at the limit: among the list heads, the one that expired first, else
     /// the least recently used.
     fn victim(&self, now: u64) -> Option<u32> {
-        let mut best: Option<(bool, u64, u32)> = None;
+        // An expired session first (the earliest expiry: each list's head is its oldest).
+        let mut expired: Option<(u64, u32)> = None;
         for c in 0..class::N {
             let h = self.lists[c].head;
             if h == NIL {
                 continue;
             }
-            let s = &self.pool[h as usize];
-            let exp = s.last_heard + self.timeouts_ns[c];
-            let expired = exp <= now;
-            // Expired sessions first, earliest expiry; else oldest activity.
-            let cand = if expired {
-                (false, exp, h)
-            } else {
-                (true, s.last_heard, h)
-            };
-            let better = match best {
-                None => true,
-                Some(b) => (cand.0, cand.1) < (b.0, b.1),
-            };
-            if better {
-                best = Some(cand);
+            let exp = self.pool[h as usize].last_heard + self.timeouts_ns[c];
+            if exp <= now && expired.is_none_or(|(e, _)| exp < e) {
+                expired = Some((exp, h));
             }
         }
-        best.map(|b| b.2)
+        if let Some((_, h)) = expired {
+            return Some(h);
+        }
+        // Else the least recently used session that is not an established TCP connection:
+        // half-open and closing ones first (what a SYN flood leaves), then UDP, then ICMP.
+        // Established connections are never cut for a new one (the new one is refused).
+        [class::TCP_TRANSITORY, class::UDP, class::ICMP]
+            .into_iter()
+            .map(|c| self.lists[c as usize].head)
+            .find(|&h| h != NIL)
     }
 
-    /// Make room for one session at `now`: at the limit, free the session that expired first, or
-    /// the least recently used. Returns false if the limit is 0.
+    /// Make room for one session at `now`: at the limit, free the session that expired first,
+    /// else the least recently used one that is not established TCP. Returns false when there
+    /// is none (the limit is 0, or every session is an established connection).
     pub fn ensure_room(&mut self, now: u64) -> bool {
         if self.in_use < self.limit {
             return true;

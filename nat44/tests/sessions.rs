@@ -1088,3 +1088,146 @@ fn removing_an_endpoint_rebalances_its_clients_at_once() {
     run(&mut a, "nat44 add load-balancing static mapping protocol udp external 10.96.0.10:53 local 10.1.2.7:53 probability 1 out2in-only");
     assert_eq!(dst_of(&mut a, 6 * SEC, 30000), Ipv4Addr::new(10, 1, 2, 7));
 }
+
+/// A full session table: expired sessions go first, then the least recently used half-open or
+/// closing TCP (then UDP, then ICMP) — never an established connection: when only those are
+/// left, the new flow is refused and counted, and everything that needs no new session (the
+/// established flows both ways, ARP and ping to the node) still passes.
+#[test]
+fn a_full_session_table_never_cuts_an_established_connection() {
+    let mut a = app(&format!("{SNAT}set nat44 session limit 6\n"));
+    let pod = (POD_MAC, TAP0_MAC);
+    let out = (GW_MAC, GBE_MAC);
+    let mut t = 10 * SEC;
+    let mut tick = || {
+        t += SEC;
+        t
+    };
+    let establish = |a: &mut dataplane::App, at: &mut dyn FnMut() -> u64, sport: u16| {
+        send(
+            a,
+            "tap0",
+            at(),
+            tcp_seg(pod, POD, sport, REMOTE, 443, 100, None, "S"),
+        );
+        let p = outside_port(a, sport);
+        send(
+            a,
+            GBE,
+            at(),
+            tcp_seg(out, REMOTE, 443, NODE, p, 900, Some(101), "SA"),
+        );
+        send(
+            a,
+            "tap0",
+            at(),
+            tcp_seg(pod, POD, sport, REMOTE, 443, 101, Some(901), ""),
+        );
+        p
+    };
+    let mut est = Vec::new();
+    for k in 0..4u16 {
+        est.push((41000 + k, establish(&mut a, &mut tick, 41000 + k)));
+    }
+    for k in 0..2u16 {
+        send(
+            &mut a,
+            "tap0",
+            tick(),
+            tcp_seg(pod, POD, 42000 + k, REMOTE, 443, 1, None, "S"),
+        );
+    }
+    let s = run(&mut a, "show nat44 summary");
+    assert!(s.contains("total sessions: 6 (100.0% of the limit)"), "{s}");
+    assert!(
+        s.contains("tcp established: 4") && s.contains("tcp transitory: 2"),
+        "{s}"
+    );
+    // Two new connections take the places of the two half-open ones, oldest first.
+    let sent_before = sent(&a, GBE).len();
+    send(
+        &mut a,
+        "tap0",
+        tick(),
+        tcp_seg(pod, POD, 43000, REMOTE, 443, 1, None, "S"),
+    );
+    assert!(run(&mut a, "show nat44 summary").contains("recycled 1"));
+    let db = || nat44::nat(&a.dp).clone();
+    assert!(
+        db().sh.db.lock().iter().all(|(_, s)| s.i2o.l_port != 42000),
+        "42000 went first"
+    );
+    send(
+        &mut a,
+        "tap0",
+        tick(),
+        tcp_seg(pod, POD, 43001, REMOTE, 443, 1, None, "S"),
+    );
+    assert_eq!(sent(&a, GBE).len(), sent_before + 2);
+    // Both become established: the table holds six established connections.
+    for sport in [43000u16, 43001] {
+        let p = outside_port(&mut a, sport);
+        send(
+            &mut a,
+            GBE,
+            tick(),
+            tcp_seg(out, REMOTE, 443, NODE, p, 900, Some(2), "SA"),
+        );
+        send(
+            &mut a,
+            "tap0",
+            tick(),
+            tcp_seg(pod, POD, sport, REMOTE, 443, 2, Some(901), ""),
+        );
+    }
+    assert!(run(&mut a, "show nat44 summary").contains("tcp established: 6"));
+    // A seventh connection (and a UDP flow) is refused and counted; nothing established goes.
+    let before = sent(&a, GBE).len();
+    send(
+        &mut a,
+        "tap0",
+        tick(),
+        tcp_seg(pod, POD, 44000, REMOTE, 443, 1, None, "S"),
+    );
+    send(
+        &mut a,
+        "tap0",
+        tick(),
+        udp(true, POD, 5353, REMOTE, 53, b"q"),
+    );
+    assert_eq!(sent(&a, GBE).len(), before, "refused");
+    assert_eq!(
+        count(&a, "nat44-in2out-slowpath", "Maximum sessions exceeded"),
+        2
+    );
+    assert!(run(&mut a, "show nat44 summary").contains("tcp established: 6"));
+    // Established connections keep passing both ways.
+    for &(sport, p) in &est {
+        send(
+            &mut a,
+            "tap0",
+            tick(),
+            tcp_seg(pod, POD, sport, REMOTE, 443, 101, Some(901), ""),
+        );
+        send(
+            &mut a,
+            GBE,
+            tick(),
+            tcp_seg(out, REMOTE, 443, NODE, p, 901, Some(101), ""),
+        );
+    }
+    assert_eq!(sent(&a, GBE).len(), before + 4);
+    // ARP and ping to the node need no session.
+    let mut arp = vec![0xff; 6];
+    arp.extend_from_slice(&GW_MAC);
+    arp.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    arp.extend_from_slice(&GW_MAC);
+    arp.extend_from_slice(&[192, 168, 16, 100, 0, 0, 0, 0, 0, 0, 192, 168, 16, 1]);
+    let n = sent(&a, GBE).len();
+    send(&mut a, GBE, tick(), arp);
+    send(&mut a, GBE, tick(), echo(false, REMOTE, NODE, 9, false));
+    let replies = &sent(&a, GBE)[n..];
+    assert_eq!(replies.len(), 2, "ARP reply and echo reply");
+    assert_eq!(&replies[0][12..14], &[0x08, 0x06]);
+    assert_eq!(a.dp.graph.vm.buffers.in_use(), 0);
+}
