@@ -47,7 +47,7 @@ set acl-plugin interface tap1 input acl 0"
     let mut frame = Vec::new();
     for i in 0..flows {
         frame.clear();
-        let src = [10, 1, (i >> 16) as u8 & 0xff, (i >> 8) as u8];
+        let src = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
         PacketBuilder::ethernet2([2, 0, 0, 0, 1, 2], [0x02, 0xfe, 0, 0, 0, 1])
             .ipv4(src, [8, 8, 8, 8], 64)
             .udp(1024 + (i & 0xff) as u16 * 200 + (i >> 24) as u16, 53)
