@@ -440,3 +440,50 @@ trace add virtio-input 10",
     assert_eq!(sent(&a, "tap1").len(), 1);
     done(&a);
 }
+
+/// MACIP guards a DPDK port too: dpdk-input sends IPv4 straight to ip4-input only when no
+/// device-input feature is enabled on the port.
+#[test]
+fn macip_guards_a_dpdk_port_too() {
+    let mut a = App::new(Mode::Replay);
+    run(
+        &mut a,
+        "create interface dpdk dev 0000:00:08.0 hw-addr 02:fe:00:00:00:01
+create tap id 2 hw-addr 02:fe:00:00:00:02
+set interface state GigabitEthernet0/8/0 up
+set interface state tap2 up
+set interface ip address GigabitEthernet0/8/0 10.1.1.1/24
+set interface ip address tap2 10.20.0.1/24
+set ip neighbor tap2 10.20.0.2 00:00:00:00:00:20 static
+trace add dpdk-input 10",
+    );
+    let gbe = "GigabitEthernet0/8/0";
+    let spoofed = Pkt::tcp("10.1.1.4", 1, "10.20.0.2", 80, 2)
+        .macs(CLIENT_MAC, TAP1_MAC)
+        .build();
+    send(&mut a, gbe, SEC, c2s(1, 80, 2));
+    send(&mut a, gbe, SEC, spoofed.clone());
+    assert_eq!(sent(&a, "tap2").len(), 2, "no guard yet: both forwarded");
+    run(
+        &mut a,
+        "set acl-plugin macip acl permit ip 10.1.1.3/32 mac 00:00:00:00:00:03
+set acl-plugin macip interface GigabitEthernet0/8/0 acl 0",
+    );
+    send(&mut a, gbe, SEC, c2s(2, 80, 2));
+    send(&mut a, gbe, SEC, spoofed);
+    assert_eq!(sent(&a, "tap2").len(), 3, "the spoofed packet is dropped");
+    assert_eq!(
+        err_count(
+            &a,
+            "acl-plugin-macip-input",
+            "MACIP deny: IPv4 source MAC/address not permitted"
+        ),
+        1
+    );
+    let t = a.exec("show trace").unwrap();
+    assert!(
+        t.contains("dpdk-input") && t.contains("acl-plugin-macip-input"),
+        "{t}"
+    );
+    done(&a);
+}

@@ -111,6 +111,10 @@ impl DeviceInput {
         }
         let features = self.features.read();
         let node = cx.node_index();
+        // Device-input features (MACIP source guard) see every frame: no shortcut past them.
+        let direct_ip4 = self.class == DeviceClass::Dpdk
+            && !l2_mode
+            && !features.has_features(self.device_input_arc, ifc.sw_if_index);
         for (k, &bi) in bufs.iter().enumerate() {
             let len = cx.vm.buffers.meta(bi).current_length() as usize;
             bytes += len as u64;
@@ -123,9 +127,10 @@ impl DeviceInput {
             if !up {
                 cx.set_error(bi, errors::INTERFACE_DOWN);
                 nexts[k] = next::DROP;
-            } else if self.class == DeviceClass::Dpdk && !l2_mode {
+            } else if direct_ip4 {
                 // VPP's DPDK driver classifies by ethertype itself and skips ethernet-input
-                // (not for bridged ports, whose frames go to l2-input through ethernet-input).
+                // (not for bridged ports, whose frames go to l2-input through ethernet-input,
+                // nor when device-input features must see the frame first).
                 let data = cx.vm.buffers.data(bi);
                 let is_ip4 = data.len() >= 14 && data[12] == 0x08 && data[13] == 0x00;
                 if is_ip4 {
