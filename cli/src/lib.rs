@@ -278,12 +278,15 @@ fn table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
 /// The VPP-style command registry, generic over the engine context `C`.
 pub struct Registry<C> {
     root: Node<C>,
+    /// Called between the commands of a script; false stops the script.
+    between: Option<fn(&mut C) -> bool>,
 }
 
 impl<C> Clone for Registry<C> {
     fn clone(&self) -> Self {
         Registry {
             root: self.root.clone(),
+            between: self.between,
         }
     }
 }
@@ -308,7 +311,10 @@ impl<C> Default for Registry<C> {
 impl<C> Registry<C> {
     /// A registry with the built-ins registered: `comment`, `echo`, `exec`, `help`, `?`.
     pub fn new() -> Self {
-        let mut r = Registry { root: Node::new() };
+        let mut r = Registry {
+            root: Node::new(),
+            between: None,
+        };
         let builtins: [(&str, &str, Action<C>); 5] = [
             ("comment", "comment { ... }: ignored", Action::Comment),
             ("echo", "echo TEXT: print TEXT", Action::Echo),
@@ -501,6 +507,13 @@ impl<C> Registry<C> {
         }
     }
 
+    /// Call `f` between the commands of every script ([`Registry::exec_script`], `exec FILE`):
+    /// a long script then lets the context do other work as it goes (the forwarder keeps
+    /// forwarding); when `f` returns false the script stops with an error.
+    pub fn set_between_commands(&mut self, f: fn(&mut C) -> bool) {
+        self.between = Some(f);
+    }
+
     /// Runs a script (the text of an exec file): one command per line; blank lines
     /// and lines starting with `#` are skipped; a line whose `{` are not yet closed
     /// continues on the following lines (joined with a space) until braces balance.
@@ -552,6 +565,13 @@ impl<C> Registry<C> {
             cmd.clear();
             braces = 0;
             broken = false;
+            if let Some(f) = self.between {
+                if !f(ctx) {
+                    return Err(CliError::new(format!(
+                        "line {start}: stopped: the process is shutting down"
+                    )));
+                }
+            }
         }
         if !cmd.is_empty() {
             return Err(CliError::new(format!(

@@ -8,9 +8,8 @@
 use std::io::Write;
 use std::os::fd::RawFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cli::server::{CliServer, Response};
@@ -179,7 +178,8 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         cfg.buffers.buffers_per_numa
     ));
 
-    let stop = Arc::new(AtomicBool::new(false));
+    // The forwarder's stop flag: long commands (bulk routes, scripts) give up when it is set.
+    let stop = app.dp.stop.clone();
     {
         let stop = stop.clone();
         let waker = server.waker();
@@ -295,23 +295,10 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
 }
 
 fn shutdown(app: &mut App, server: &mut CliServer, log: &mut Log) {
-    let sws: Vec<u32> = app
-        .dp
-        .interfaces
-        .read()
-        .sw
-        .iter()
-        .filter(|s| !s.deleted && s.sw_if_index != 0)
-        .map(|s| s.sw_if_index)
-        .collect();
-    for sw in sws {
-        if let Err(e) = app.dp.delete_interface(sw) {
-            log.line(&format!("deleting interface {sw}: {e}"));
-        }
-    }
-    // Dropping the devices closes taps and sockets; the taps' host interfaces are gone when we
-    // exit (their closes run on the reaper's threads).
-    app.dp.devices.clear();
-    app.dp.reaper.wait_all();
+    // Close the devices (taps vanish, their closes run on the reaper's threads, which we wait
+    // for); the rest of the state goes with the process.
+    let n = app.dp.devices.iter().flatten().count();
+    app.dp.close_devices();
+    log.line(&format!("closed {n} devices"));
     server.shutdown();
 }

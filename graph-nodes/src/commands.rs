@@ -163,6 +163,11 @@ fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
         if count == 0 {
             return Err(err("count must be at least 1"));
         }
+        if count > MAX_ROUTE_COUNT {
+            return Err(err(format!(
+                "count {count} is too large (at most {MAX_ROUTE_COUNT} routes per command)"
+            )));
+        }
     }
     let (addr, len) = a.ip4_prefix()?;
     if a.keyword("table") {
@@ -198,24 +203,50 @@ fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
         )));
     }
     let h = ip4(dp).clone();
-    let mut fib = h.fib.write();
-    for i in 0..count as u64 {
-        let p = Ipv4Addr::from((base + step * i) as u32);
-        let r = if add {
-            paths
-                .iter()
-                .try_for_each(|path| fib.add_path(0, p, len, Source::Cli, *path).map(|_| ()))
-        } else if paths.is_empty() {
-            fib.del_source(0, p, len, Source::Cli)
-        } else {
-            paths
-                .iter()
-                .try_for_each(|path| fib.del_path(0, p, len, Source::Cli, path.kind))
-        };
-        r.map_err(|e| err(e.0))?;
+    // In slices, with the FIB unlocked in between, so that forwarding goes on (and SIGTERM is
+    // heard) while a million routes go in.
+    let mut i = 0u64;
+    while i < count as u64 {
+        let end = (i + ROUTE_SLICE).min(count as u64);
+        {
+            let mut fib = h.fib.write();
+            for k in i..end {
+                let p = Ipv4Addr::from((base + step * k) as u32);
+                let r = if add {
+                    paths.iter().try_for_each(|path| {
+                        fib.add_path(0, p, len, Source::Cli, *path).map(|_| ())
+                    })
+                } else if paths.is_empty() {
+                    fib.del_source(0, p, len, Source::Cli)
+                } else {
+                    paths
+                        .iter()
+                        .try_for_each(|path| fib.del_path(0, p, len, Source::Cli, path.kind))
+                };
+                r.map_err(|e| {
+                    err(if k == 0 {
+                        e.0
+                    } else {
+                        format!("{} (after {k} of {count} routes)", e.0)
+                    })
+                })?;
+            }
+        }
+        i = end;
+        if i < count as u64 && !dp.yield_now() {
+            return Err(err(format!(
+                "stopped after {i} of {count} routes: the process is shutting down"
+            )));
+        }
     }
     Ok(String::new())
 }
+
+/// Largest `count` of `ip route add|del count N`.
+pub const MAX_ROUTE_COUNT: u32 = 1 << 22;
+
+/// Routes changed between two chances for the graph to run.
+const ROUTE_SLICE: u64 = 4096;
 
 fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
     let (mut del, mut is_static, mut fib_entry) = (false, false, true);

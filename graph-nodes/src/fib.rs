@@ -374,6 +374,8 @@ pub struct Ip4Main {
     receive_by_addr: HashMap<(u32, Ipv4Addr), u32>,
     /// Nesting of re-resolution (guards against recursive-route loops).
     depth: u32,
+    /// Load-balances stacked on each load-balance (its users: they re-resolve when it goes).
+    lb_users: HashMap<u32, SmallVec<[u32; 2]>>,
 }
 
 impl Default for Ip4Main {
@@ -404,6 +406,7 @@ impl Ip4Main {
             recursive_deps: HashMap::new(),
             receive_by_addr: HashMap::new(),
             depth: 0,
+            lb_users: HashMap::new(),
         };
         m.create_table(0);
         m
@@ -1064,7 +1067,7 @@ impl Ip4Main {
             self.tables[fib as usize]
                 .mtrie
                 .remove(a, len, cover_lb, cover_len);
-            self.lbs.items[lb as usize] = LoadBalance::single(Dpo::DROP);
+            self.set_lb(lb, LoadBalance::single(Dpo::DROP));
             self.lbs.release(lb);
             // Anything stacked on the freed LB must re-resolve.
             self.restack_users_of_lb(lb);
@@ -1149,9 +1152,9 @@ impl Ip4Main {
         }
         let unreachable =
             paths.iter().all(|p| p.kind == PathKind::Unreachable) && !paths.is_empty();
-        let lb = entry.lb as usize;
-        let owner = self.lbs.items[lb].owner;
-        self.lbs.items[lb] = if unreachable {
+        let lb = entry.lb;
+        let owner = self.lbs.items[lb as usize].owner;
+        let mut new = if unreachable {
             // Unreachable routes are marked by a single drop bucket with index 1.
             LoadBalance::single(Dpo {
                 kind: DpoKind::Drop,
@@ -1160,7 +1163,41 @@ impl Ip4Main {
         } else {
             LoadBalance::new(normalize(&dpos))
         };
-        self.lbs.items[lb].owner = owner;
+        new.owner = owner;
+        self.set_lb(lb, new);
+    }
+
+    /// Replace a load-balance, keeping the index of which load-balances stack on which.
+    fn set_lb(&mut self, lb: u32, new: LoadBalance) {
+        let stacked = |l: &LoadBalance| -> SmallVec<[u32; 4]> {
+            let mut v: SmallVec<[u32; 4]> = l
+                .buckets
+                .iter()
+                .filter(|d| d.kind == DpoKind::LoadBalance)
+                .map(|d| d.index)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let (old_t, new_t) = (stacked(&self.lbs.items[lb as usize]), stacked(&new));
+        if old_t != new_t {
+            for t in &old_t {
+                if let Some(u) = self.lb_users.get_mut(t) {
+                    u.retain(|x| *x != lb);
+                    if u.is_empty() {
+                        self.lb_users.remove(t);
+                    }
+                }
+            }
+            for t in new_t {
+                let u = self.lb_users.entry(t).or_default();
+                if !u.contains(&lb) {
+                    u.push(lb);
+                }
+            }
+        }
+        self.lbs.items[lb as usize] = new;
     }
 
     fn resolve_recursive(&mut self, fib: u32, nh: Ipv4Addr, from: u32) -> Dpo {
@@ -1305,19 +1342,15 @@ impl Ip4Main {
     }
 
     fn restack_users_of_lb(&mut self, lb: u32) {
-        let users: Vec<u32> = self
-            .lbs
-            .items
+        let Some(users) = self.lb_users.get(&lb) else {
+            return;
+        };
+        let owners: Vec<u32> = users
             .iter()
-            .filter(|l| {
-                l.owner != u32::MAX
-                    && l.buckets
-                        .iter()
-                        .any(|d| d.kind == DpoKind::LoadBalance && d.index == lb)
-            })
-            .map(|l| l.owner)
+            .map(|&u| self.lbs.items[u as usize].owner)
+            .filter(|&o| o != u32::MAX)
             .collect();
-        for e in users {
+        for e in owners {
             self.restack(e);
         }
     }

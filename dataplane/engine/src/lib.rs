@@ -178,6 +178,10 @@ pub struct Dataplane {
     lifecycle: Lifecycle,
     /// Closes deleted devices off the main thread.
     pub reaper: reaper::Reaper,
+    /// Set when the process must stop (SIGTERM): long commands give up at their next yield.
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
+    /// When [`Dataplane::yield_now`] last let the graph run.
+    last_yield: std::time::Instant,
     ext: HashMap<TypeId, Box<dyn Any + Send>>,
 }
 
@@ -248,6 +252,8 @@ impl Dataplane {
             processes: Vec::new(),
             lifecycle: Lifecycle::default(),
             reaper: reaper::Reaper::default(),
+            stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            last_yield: std::time::Instant::now(),
             ext: HashMap::new(),
         };
         // local0: sw_if_index 0, as in VPP.
@@ -697,6 +703,47 @@ impl Dataplane {
         self.lifecycle.free_hw.push(hw);
         self.lifecycle.generation += 1;
         Ok(())
+    }
+
+    /// Called by long commands (bulk routes, scripts) between slices of their work, with no lock
+    /// held: in live mode, at most every 2 ms, the graph runs one main-loop iteration (inputs
+    /// polled, frames dispatched, processes run), so forwarding goes on while the command runs.
+    /// Returns false once the process is stopping: the command should give up. In replay mode
+    /// nothing runs (a replay stays deterministic).
+    pub fn yield_now(&mut self) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        if self.mode != Mode::Live
+            || self.last_yield.elapsed() < std::time::Duration::from_millis(2)
+        {
+            return true;
+        }
+        self.graph.run_once();
+        self.run_processes();
+        self.last_yield = std::time::Instant::now();
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Close every device (the process is stopping): taps vanish from the host, sockets close.
+    /// Nothing else is undone (the process is about to exit), so this takes no longer with a
+    /// million routes than with none.
+    pub fn close_devices(&mut self) {
+        for h in self.devices.iter().flatten() {
+            let old = {
+                let mut d = h.lock();
+                d.shutdown();
+                std::mem::replace(&mut *d, Box::new(interface::NullDevice))
+            };
+            match old.retire_key() {
+                Some(key) => self.reaper.retire(key, old),
+                None => drop(old),
+            }
+        }
+        self.devices.clear();
+        self.reaper.wait_all();
+        self.lifecycle.generation += 1;
     }
 
     /// Changes with every interface creation and deletion (the daemon refreshes its poll set).
