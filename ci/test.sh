@@ -16,7 +16,7 @@ fi
 # for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run (tshark decodes
 # the two-node underlay).
 DEB_PACKAGES=(libdpdk-dev dpdk libxdp-dev libbpf-dev xdp-tools clang libclang-dev pkg-config
-              iproute2 ethtool python3 curl tshark g++)
+              iproute2 ethtool python3 curl tshark g++ iperf3 iputils-ping)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -61,6 +61,9 @@ log "end-to-end, two nodes over VXLAN (Contiv: BVI + bridge domain), NAT44 and p
 ci/e2e.sh --two-node vxlan
 log "end-to-end, two nodes over Geneve (Antrea: L3 mode), NAT44 and policy"
 ci/e2e.sh --two-node geneve
+
+log "soak: 60 s of traffic and churn (ci/soak.sh)"
+ci/soak.sh 60
 
 log "fuzz: every target for 30 s (ci/fuzz.sh)"
 ci/fuzz.sh 30

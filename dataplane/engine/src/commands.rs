@@ -45,6 +45,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
     let cmds: &[(&str, &str, cli::Handler<Dataplane>)] = &[
         ("show runtime", "show runtime [verbose]", show_runtime),
         ("clear runtime", "clear runtime", clear_runtime),
+        ("show vlib graph", "show vlib graph [<node>]", show_vlib_graph),
         ("show errors", "show errors", show_errors),
         ("clear errors", "clear errors", clear_errors),
         ("show trace", "show trace [max COUNT]", show_trace),
@@ -263,6 +264,56 @@ fn rate4(x: f64) -> String {
     } else {
         format!("{x:.4e}")
     }
+}
+
+/// `show vlib graph [NODE]`: every node with its next nodes (`[slot]`) and the nodes that lead
+/// to it, as VPP prints them (a deleted interface's nodes show under their
+/// `interface-N-output-deleted` names until reused).
+fn show_vlib_graph(dp: &mut Dataplane, a: &mut Args) -> R {
+    let only = a.next_word();
+    a.expect_end()?;
+    let g = &dp.graph;
+    if let Some(n) = &only {
+        if g.node_index(n).is_none() {
+            return Err(err(format!("unknown node `{n}`")));
+        }
+    }
+    let nodes: Vec<u32> = g.node_indices().filter(|&i| !g.is_placeholder(i)).collect();
+    let mut prev: Vec<Vec<u32>> = vec![Vec::new(); g.n_nodes()];
+    for &i in &nodes {
+        for &t in g.nexts(i) {
+            if let Some(p) = prev.get_mut(t as usize) {
+                if !p.contains(&i) {
+                    p.push(i);
+                }
+            }
+        }
+    }
+    let mut s = format!("{:>20}{:>30}{:>30}\n", "Name", "Next", "Previous");
+    for &i in &nodes {
+        let name = g.node_name(i);
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let nexts: Vec<String> = g
+            .nexts(i)
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| format!("{} [{k}]", g.node_name(t)))
+            .collect();
+        let prevs: Vec<&str> = prev[i as usize].iter().map(|&p| g.node_name(p)).collect();
+        let rows = nexts.len().max(prevs.len()).max(1);
+        for r in 0..rows {
+            let _ = writeln!(
+                s,
+                "{:<30}{:>30}{:>30}",
+                if r == 0 { name } else { "" },
+                nexts.get(r).map_or("", |x| x.as_str()),
+                prevs.get(r).copied().unwrap_or("")
+            );
+        }
+    }
+    Ok(s)
 }
 
 fn clear_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
