@@ -207,6 +207,34 @@ log "host -> pod B 10.1.2.2:8080"
 body=$(get "$NS_H" http://10.1.2.2:8080/) || fail "curl from the host to pod B failed"
 [ "$body" = "hello from pod B" ] || fail "the host got '$body' from pod B"
 
+log "pod A -> pod B, 3000-byte pings (fragmented: shallow reassembly in front of NAT44 and ACLs)"
+in_ns "$NS_A" python3 - 10.1.2.2 <<'PY' || fail "fragmented pings from pod A to pod B got no answer"
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(2)
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
+    return (~t) & 0xffff
+ok = 0
+for seq in range(3):
+    body = struct.pack("!BBHHH", 8, 0, 0, 0x4244, seq) + bytes(range(256)) * 12
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    s.sendto(body, (sys.argv[1], 0))
+    try:
+        while True:
+            pkt, addr = s.recvfrom(65535)
+            ihl = (pkt[0] & 15) * 4
+            if pkt[ihl] == 0 and addr[0] == sys.argv[1] and len(pkt) - ihl == len(body):
+                ok += 1
+                break
+    except socket.timeout:
+        pass
+sys.exit(0 if ok == 3 else 1)
+PY
+dpctl show errors | grep -q "ip4-sv-reassembly-feature.*fragments received" \
+    || fail "the fragments did not go through the shallow reassembly"
+
 log "pod A -> pod B:9090 (denied by the egress policy)"
 before=$(dpctl show errors | awk '/acl-plugin-out-ip4-fa/ && /ACL deny/ {n+=$1} END {print n+0}')
 if in_ns "$NS_A" curl -sS --max-time 2 --noproxy '*' http://10.1.2.2:9090/ >/dev/null 2>&1; then

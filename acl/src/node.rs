@@ -181,7 +181,12 @@ impl Node for AclNode {
             } else {
                 14
             };
-            let t = Tuple::parse(cx.vm.buffers.data(bi), l3).unwrap_or_default();
+            let reass = m.reass_l4();
+            let mut t = Tuple::parse(cx.vm.buffers.data(bi), l3).unwrap_or_default();
+            if let Some(r) = reass {
+                // A fragment after the first: its datagram's L4 fields (shallow reassembly).
+                t.with_reass(r);
+            }
             if any_session && st.may_have(sw) {
                 keys[n_lookups] = t.session_key(sw, is_input);
                 lookups[n_lookups] = k as u16;

@@ -124,6 +124,34 @@ impl Tuple {
         Some(t)
     }
 
+    /// Give a fragment other than the first its datagram's L4 fields (from the shallow virtual
+    /// reassembly): it then matches rules and sessions as its first fragment does.
+    #[inline]
+    pub fn with_reass(&mut self, r: engine::buffer::ReassL4) {
+        if self.flags & F_NONFIRST_FRAGMENT == 0 {
+            return;
+        }
+        match self.proto {
+            proto::TCP | proto::UDP => {
+                self.sport = u16::from_be_bytes([r.head[0], r.head[1]]);
+                self.dport = u16::from_be_bytes([r.head[2], r.head[3]]);
+                self.tcp_flags = r.tcp_flags;
+                self.flags = F_L4_VALID
+                    | if self.proto == proto::TCP {
+                        F_TCP_FLAGS_VALID
+                    } else {
+                        0
+                    };
+            }
+            proto::ICMP => {
+                self.sport = r.head[0] as u16;
+                self.dport = r.head[1] as u16;
+                self.flags = F_L4_VALID;
+            }
+            _ => {}
+        }
+    }
+
     /// TCP flags if valid.
     #[inline(always)]
     pub fn tcp_flags_valid(&self) -> bool {

@@ -106,24 +106,48 @@ trace add virtio-input 20",
     done(&a);
 }
 
+/// Fragments are judged by their datagram's ports: the shallow virtual reassembly gives every
+/// fragment its first fragment's L4 fields (a fragment that arrives first waits for it), so the
+/// whole datagram matches the rules its first fragment matches; a fragment whose first never
+/// comes is dropped after the reassembly timeout.
 #[test]
-fn non_first_fragments_match_protocol_only_rules() {
+fn fragments_are_judged_by_their_datagrams_ports() {
     let mut a = app("set acl-plugin acl permit proto 17 dport 53, deny proto 6
 set acl-plugin interface tap1 input acl 0");
-    let mut frag = Pkt::udp("10.1.1.3", 5000, "10.20.0.2", 53).macs(CLIENT_MAC, TAP1_MAC);
-    frag.df = false;
-    frag.frag = 100;
-    send(&mut a, "tap1", SEC, frag.build());
-    let mut tfrag = Pkt::tcp("10.1.1.3", 5000, "10.20.0.2", 80, 0).macs(CLIENT_MAC, TAP1_MAC);
-    tfrag.df = false;
-    tfrag.frag = 100;
-    send(&mut a, "tap1", SEC, tfrag.build());
+    let frag = |udp: bool, id: u16, ff: u16| {
+        let mut p = if udp {
+            Pkt::udp("10.1.1.3", 5000, "10.20.0.2", 53)
+        } else {
+            Pkt::tcp("10.1.1.3", 5000, "10.20.0.2", 80, 0)
+        }
+        .macs(CLIENT_MAC, TAP1_MAC);
+        p.df = false;
+        p.id = id;
+        p.frag = ff;
+        p.build()
+    };
+    // UDP to port 53: the later fragment waits, then both go.
+    send(&mut a, "tap1", SEC, frag(true, 7, 100));
+    assert_eq!(sent(&a, "tap2").len(), 0, "held until the first fragment");
+    send(&mut a, "tap1", SEC, frag(true, 7, 0x2000));
+    assert_eq!(sent(&a, "tap2").len(), 2);
+    // TCP is denied, first fragment and later ones alike.
+    send(&mut a, "tap1", SEC, frag(false, 8, 0x2000));
+    send(&mut a, "tap1", SEC, frag(false, 8, 100));
+    assert_eq!(sent(&a, "tap2").len(), 2);
+    assert_eq!(err_count(&a, IN, "ACL deny packets"), 2);
+    // A lone later fragment: dropped when the reassembly times out.
+    send(&mut a, "tap1", SEC, frag(true, 9, 100));
+    send(&mut a, "tap1", SEC + 200_000_000, frag(true, 10, 0x2000));
     assert_eq!(
-        sent(&a, "tap2").len(),
-        1,
-        "the UDP fragment passes, TCP is denied"
+        err_count(
+            &a,
+            "ip4-sv-reassembly-feature",
+            "fragments dropped due to reassembly timeout"
+        ),
+        1
     );
-    assert_eq!(err_count(&a, IN, "ACL deny packets"), 1);
+    send(&mut a, "tap1", 2 * SEC, frag(true, 11, 0x2000));
     done(&a);
 }
 

@@ -106,6 +106,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     );
     init_l2(dp);
     init_tunnels(dp, &h);
+    nodes::ip4_sv_reass::init(dp, reg, h.arcs.ip4_unicast);
     dp.set_header_format(format::format_ethernet_header_with_length);
     dp.on_interface_created.push(on_interface_created);
     dp.on_mac_changed.push(on_mac_changed);

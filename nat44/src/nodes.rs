@@ -38,7 +38,8 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::config::{choose_local, Config, TwiceNat};
 use crate::packet::{
-    icmp, parse, parse_inner, tcp_seq_ack, xlate_i2o, xlate_inner, xlate_o2i, xlate_outer_addr, Pkt,
+    icmp, parse, parse_inner, tcp_seq_ack, with_reass, xlate_i2o, xlate_inner, xlate_o2i,
+    xlate_outer_addr, xlate_reass, Pkt,
 };
 use crate::session::{
     flags, proto, CreateError, Endpoints, Key, NewSession, PoolKind, SessionDb, NIL,
@@ -261,7 +262,7 @@ fn record(cx: &mut NodeCx<'_>, bi: BufferIndex, sw: u32, v: Verdict) {
 /// TCP state and activity for a packet of session `i`.
 #[inline(always)]
 fn account(c: &mut Ctx<'_>, i: u32, d: &[u8], p: &Pkt, i2o: bool) {
-    if p.proto == proto::TCP && c.db.tcp_may_change(i, p.tcp_flags, i2o) {
+    if p.proto == proto::TCP && !p.nonfirst && c.db.tcp_may_change(i, p.tcp_flags, i2o) {
         let (seq, ack) = tcp_seq_ack(d, p);
         c.db.tcp_update(i, i2o, p.tcp_flags, seq, ack, c.now_s);
     }
@@ -584,7 +585,7 @@ fn o2i_apply(
 /// Everything out2in does, for the packets the fast path leaves.
 #[inline(never)]
 fn out2in_packet(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], rx_fib: u32) -> Verdict {
-    let Some(p) = parse(d, 0) else {
+    let Some(mut p) = parse(d, 0) else {
         return Verdict::err(vpp::O2I_DROP, o2i_err::UNSUPPORTED_PROTOCOL);
     };
     if p.ttl == 1 {
@@ -592,7 +593,7 @@ fn out2in_packet(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], rx_fib: u32)
         set_icmp_error(m, 11, 0, 0);
         return Verdict::new(vpp::O2I_ICMP_ERROR, INVALID_INDEX);
     }
-    if p.frag {
+    if !with_reass(&mut p, m.reass_l4()) || (p.frag && p.proto == proto::ICMP && !is_echo(&p)) {
         return Verdict::err(vpp::O2I_DROP, o2i_err::DROP_FRAGMENT);
     }
     if !p.l4_ok {
@@ -632,6 +633,7 @@ fn out2in_hit(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], p: &Pkt, i: u32
         return Verdict::new(vpp::O2I_LOOKUP, INVALID_INDEX);
     }
     xlate_o2i(d, p, &s.i2o, s.flags & flags::TWICE_NAT != 0);
+    xlate_reass(m, p, &s.i2o, s.flags & flags::TWICE_NAT != 0, true);
     m.sw_if_index[TX] = s.in_fib as u32;
     m.flags |= bflags::NATED;
     Verdict::new(vpp::O2I_LOOKUP, i)
@@ -648,6 +650,7 @@ fn out2in_miss(c: &mut Ctx<'_>, m: &mut BufferMeta, d: &mut [u8], p: &Pkt, rx_fi
                 let s = *c.db.get(i);
                 account(c, i, d, p, false);
                 xlate_o2i(d, p, &s.i2o, s.flags & flags::TWICE_NAT != 0);
+                xlate_reass(m, p, &s.i2o, s.flags & flags::TWICE_NAT != 0, true);
                 m.sw_if_index[TX] = s.in_fib as u32;
                 m.flags |= bflags::NATED;
                 Verdict::new(vpp::O2I_LOOKUP, i)
@@ -1005,7 +1008,7 @@ fn in2out_key(p: &Pkt, rx_fib: u32) -> Key {
 /// Common checks of both paths; Some(verdict) if the packet is done.
 #[inline(always)]
 fn in2out_pre(m: &mut BufferMeta, d: &[u8], ip: usize, output: bool) -> Result<Pkt, Verdict> {
-    let Some(p) = parse(d, ip) else {
+    let Some(mut p) = parse(d, ip) else {
         return Err(Verdict::err(vpp::I2O_DROP, i2o_err::UNSUPPORTED_PROTOCOL));
     };
     if !output && p.ttl == 1 {
@@ -1013,7 +1016,9 @@ fn in2out_pre(m: &mut BufferMeta, d: &[u8], ip: usize, output: bool) -> Result<P
         set_icmp_error(m, 11, 0, 0);
         return Err(Verdict::new(vpp::I2O_ICMP_ERROR, INVALID_INDEX));
     }
-    if p.frag {
+    // Fragments need their datagram's L4 fields (shallow reassembly); fragmented ICMP errors
+    // are not translated.
+    if !with_reass(&mut p, m.reass_l4()) || (p.frag && p.proto == proto::ICMP && !is_echo(&p)) {
         return Err(Verdict::err(vpp::I2O_DROP, i2o_err::DROP_FRAGMENT));
     }
     if !p.l4_ok {
@@ -1037,6 +1042,7 @@ fn translate_i2o(
         return Verdict::new(vpp::I2O_LOOKUP, INVALID_INDEX);
     }
     xlate_i2o(d, p, &s.o2i, s.flags & flags::TWICE_NAT != 0);
+    xlate_reass(m, p, &s.o2i, s.flags & flags::TWICE_NAT != 0, false);
     if !output {
         m.sw_if_index[TX] = s.out_fib as u32;
     }
@@ -1344,8 +1350,10 @@ impl Node for Classify {
         let mut nexts = [0u16; FRAME_SIZE];
         let cfg = self.sh.cfg.read();
         for (k, &bi) in frame.iter().enumerate() {
+            let r = cx.vm.buffers.meta(bi).reass_l4();
             let d = cx.vm.buffers.data(bi);
-            let Some(p) = parse(d, 0) else { continue };
+            let Some(mut p) = parse(d, 0) else { continue };
+            with_reass(&mut p, r);
             nexts[k] = cfg.classify_out2in(p.dst, p.dport, p.proto) as u16;
         }
         drop(cfg);

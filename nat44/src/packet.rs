@@ -65,6 +65,9 @@ pub struct Pkt {
     pub dport: u16,
     /// A fragment (more-fragments set or non-zero offset).
     pub frag: bool,
+    /// A fragment other than the first: no L4 header here (its L4 fields come from the
+    /// shallow reassembly, see [`with_reass`]).
+    pub nonfirst: bool,
     /// ICMP type (ICMP only).
     pub icmp_type: u8,
     /// TCP flags (TCP only).
@@ -86,9 +89,10 @@ pub fn parse(d: &[u8], ip: usize) -> Option<Pkt> {
         src: u32::from_be_bytes([h[12], h[13], h[14], h[15]]),
         dst: u32::from_be_bytes([h[16], h[17], h[18], h[19]]),
         frag: (u16::from_be_bytes([h[6], h[7]]) & 0x3fff) != 0,
+        nonfirst: (u16::from_be_bytes([h[6], h[7]]) & 0x1fff) != 0,
         ..Pkt::default()
     };
-    if ihl < 20 || p.frag {
+    if ihl < 20 || p.nonfirst {
         return Some(p);
     }
     let l4 = p.l4;
@@ -115,6 +119,66 @@ pub fn parse(d: &[u8], ip: usize) -> Option<Pkt> {
         _ => p.l4_ok = true,
     }
     Some(p)
+}
+
+/// A fragment takes its datagram's L4 fields from the shallow virtual reassembly (the first
+/// fragment's ports, TCP flags, ICMP type and identifier). False if the fragment has none (it
+/// did not go through the reassembly): it cannot be translated.
+#[inline]
+pub fn with_reass(p: &mut Pkt, r: Option<engine::buffer::ReassL4>) -> bool {
+    if !p.frag {
+        return true;
+    }
+    let Some(r) = r else {
+        return false;
+    };
+    if p.nonfirst {
+        match p.proto {
+            proto::TCP | proto::UDP => {
+                p.sport = u16::from_be_bytes([r.head[0], r.head[1]]);
+                p.dport = u16::from_be_bytes([r.head[2], r.head[3]]);
+                p.tcp_flags = r.tcp_flags;
+            }
+            proto::ICMP => {
+                p.icmp_type = r.head[0];
+                p.sport = r.icmp_id;
+                p.dport = r.icmp_id;
+            }
+            _ => {}
+        }
+        p.l4_ok = true;
+    }
+    true
+}
+
+/// After translating a fragment, its reassembly fields follow the translation, so that output
+/// features (an egress ACL after a DNAT) see the datagram's new ports on every fragment.
+pub fn xlate_reass(
+    m: &mut engine::buffer::BufferMeta,
+    p: &Pkt,
+    to: &Endpoints,
+    twice: bool,
+    o2i: bool,
+) {
+    if !p.frag {
+        return;
+    }
+    let Some(mut r) = m.reass_l4() else {
+        return;
+    };
+    match p.proto {
+        proto::TCP | proto::UDP => {
+            // Local side: destination for o2i, source for i2o.
+            let (l, rem) = if o2i { (2, 0) } else { (0, 2) };
+            r.head[l..l + 2].copy_from_slice(&to.l_port.to_be_bytes());
+            if twice {
+                r.head[rem..rem + 2].copy_from_slice(&to.r_port.to_be_bytes());
+            }
+        }
+        proto::ICMP => r.icmp_id = to.l_port,
+        _ => {}
+    }
+    m.set_reass_l4(r);
 }
 
 /// TCP sequence and acknowledgment numbers of a parsed TCP packet.
@@ -176,6 +240,11 @@ fn xlate(d: &mut [u8], p: &Pkt, to: &Endpoints, twice: bool, o2i: bool) {
     wr32(d, ip + l.2, to.l_addr);
     if twice {
         wr32(d, ip + r.2, to.r_addr);
+    }
+    if p.nonfirst {
+        // No L4 header in this fragment: the first one's checksum update covers the
+        // pseudo-header change of the whole datagram.
+        return;
     }
     if p.proto == proto::ICMP {
         // Echo: the identifier is the local port.

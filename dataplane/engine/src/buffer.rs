@@ -54,6 +54,21 @@ pub mod flags {
     pub const LOCALLY_ORIGINATED: u32 = 1 << 10;
     /// The IPv4 header checksum was verified (ip4-input).
     pub const IP4_CHECKSUM_OK: u32 = 1 << 11;
+    /// A fragment whose L4 fields the shallow virtual reassembly found (in the first fragment):
+    /// [`super::BufferMeta::reass_l4`] is valid.
+    pub const REASS_L4: u32 = 1 << 12;
+}
+
+/// The L4 fields of a fragmented datagram, from its first fragment (VPP's
+/// `vnet_buffer(b)->ip.reass`): what NAT44 and the ACL plugin need for every fragment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReassL4 {
+    /// The first four L4 bytes: TCP/UDP ports, or ICMP type, code and checksum.
+    pub head: [u8; 4],
+    /// TCP flags (TCP).
+    pub tcp_flags: u8,
+    /// ICMP echo identifier (ICMP).
+    pub icmp_id: u16,
 }
 
 /// Per-buffer metadata, like VPP's `vlib_buffer_t` header plus `vnet_buffer_opaque_t`.
@@ -198,6 +213,24 @@ impl BufferMeta {
     #[inline(always)]
     pub fn set_l2fib_sn(&mut self, sn: u16, bd_age: u8) {
         self.flow_hash = (self.flow_hash & 0xff00_0000) | sn as u32 | (bd_age as u32) << 16;
+    }
+
+    /// Mark the buffer as a fragment of a datagram with these L4 fields.
+    #[inline]
+    pub fn set_reass_l4(&mut self, r: ReassL4) {
+        self.opaque[3] = u32::from_be_bytes(r.head);
+        self.opaque[2] = r.tcp_flags as u32 | (r.icmp_id as u32) << 8;
+        self.flags |= flags::REASS_L4;
+    }
+
+    /// The L4 fields the shallow virtual reassembly found, if this is such a fragment.
+    #[inline]
+    pub fn reass_l4(&self) -> Option<ReassL4> {
+        (self.flags & flags::REASS_L4 != 0).then(|| ReassL4 {
+            head: self.opaque[3].to_be_bytes(),
+            tcp_flags: self.opaque[2] as u8,
+            icmp_id: (self.opaque[2] >> 8) as u16,
+        })
     }
 
     /// True when the packet is traced.

@@ -221,7 +221,11 @@ impl Dataplane {
                 }),
                 ip4_unicast: f.register_arc(ArcRegistration {
                     name: "ip4-unicast".into(),
-                    start_nodes: vec!["ip4-input".into(), "ip4-input-no-checksum".into()],
+                    start_nodes: vec![
+                        "ip4-input".into(),
+                        "ip4-input-no-checksum".into(),
+                        "ip4-sv-reassembly-feature".into(),
+                    ],
                     end: ArcEnd::Node("ip4-lookup".into()),
                     direction: ArcDirection::Rx,
                 }),

@@ -18,8 +18,15 @@ pub mod next {
     pub const LOOKUP: u16 = 1;
     /// ip4-icmp-error
     pub const ICMP_ERROR: u16 = 2;
+    /// ip4-sv-reassembly-feature (fragments, on interfaces with features)
+    pub const SV_REASS: u16 = 3;
     /// Names.
-    pub const NAMES: &[&str] = &["error-drop", "ip4-lookup", "ip4-icmp-error"];
+    pub const NAMES: &[&str] = &[
+        "error-drop",
+        "ip4-lookup",
+        "ip4-icmp-error",
+        "ip4-sv-reassembly-feature",
+    ];
 }
 
 /// VPP's ip4 error strings (shared by ip4-input, ip4-lookup, ip4-rewrite, ip4-local...).
@@ -99,6 +106,8 @@ pub fn set_icmp_error(m: &mut engine::buffer::BufferMeta, icmp_type: u8, code: u
     m.opaque[icmp_meta::TYPE] = icmp_type as u32;
     m.opaque[icmp_meta::CODE] = code as u32;
     m.opaque[icmp_meta::DATA] = data;
+    // The opaque words now describe the error, not a fragment.
+    m.flags &= !flags::REASS_L4;
 }
 
 /// The node (both flavours).
@@ -214,7 +223,10 @@ impl Node for Ip4Input {
                     last_has = features.has_features(self.arc, rx);
                 }
                 if last_has {
-                    if let Some(slot) = features.start(self.arc, node, rx, m) {
+                    if d[6] & 0x3f != 0 || d[7] != 0 {
+                        // A fragment: NAT44 and ACLs need its datagram's L4 fields first.
+                        *slot_out = next::SV_REASS;
+                    } else if let Some(slot) = features.start(self.arc, node, rx, m) {
                         *slot_out = slot;
                     }
                 }

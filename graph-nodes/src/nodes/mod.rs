@@ -5,6 +5,7 @@ pub mod ethernet;
 pub mod ip4_forward;
 pub mod ip4_input;
 pub mod ip4_local;
+pub mod ip4_sv_reass;
 
 use std::sync::Arc;
 
