@@ -278,8 +278,9 @@ fn table<'a>(rows: impl IntoIterator<Item = (&'a str, String)>) -> String {
 /// The VPP-style command registry, generic over the engine context `C`.
 pub struct Registry<C> {
     root: Node<C>,
-    /// Called between the commands of a script; false stops the script.
-    between: Option<fn(&mut C) -> bool>,
+    /// Called between the commands of a script with the time the script has run; false stops
+    /// the script.
+    between: Option<fn(&mut C, std::time::Duration) -> bool>,
 }
 
 impl<C> Clone for Registry<C> {
@@ -507,10 +508,11 @@ impl<C> Registry<C> {
         }
     }
 
-    /// Call `f` between the commands of every script ([`Registry::exec_script`], `exec FILE`):
-    /// a long script then lets the context do other work as it goes (the forwarder keeps
-    /// forwarding); when `f` returns false the script stops with an error.
-    pub fn set_between_commands(&mut self, f: fn(&mut C) -> bool) {
+    /// Call `f` between the commands of every script ([`Registry::exec_script`], `exec FILE`),
+    /// with the time the script has run so far: a long script then lets the context do other
+    /// work as it goes (the forwarder keeps forwarding); when `f` returns false the script
+    /// stops with an error.
+    pub fn set_between_commands(&mut self, f: fn(&mut C, std::time::Duration) -> bool) {
         self.between = Some(f);
     }
 
@@ -524,6 +526,7 @@ impl<C> Registry<C> {
     }
 
     fn exec_script_at(&self, ctx: &mut C, text: &str, depth: usize) -> Result<String, CliError> {
+        let started = std::time::Instant::now();
         let mut out = String::new();
         let mut cmd = String::new();
         let mut start = 0;
@@ -566,7 +569,7 @@ impl<C> Registry<C> {
             braces = 0;
             broken = false;
             if let Some(f) = self.between {
-                if !f(ctx) {
+                if !f(ctx, started.elapsed()) {
                     return Err(CliError::new(format!(
                         "line {start}: stopped: the process is shutting down"
                     )));

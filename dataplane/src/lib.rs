@@ -38,8 +38,8 @@ impl App {
         graph_nodes::init(&mut dp, &mut registry);
         acl::init(&mut dp, &mut registry);
         nat44::init(&mut dp, &mut registry);
-        // Long scripts let the graph run between their commands (live mode).
-        registry.set_between_commands(Dataplane::yield_now);
+        // Long scripts let the graph run between their commands (live mode, after 50 ms).
+        registry.set_between_commands(Dataplane::yield_in_script);
         App { registry, dp }
     }
 

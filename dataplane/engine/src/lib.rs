@@ -750,6 +750,16 @@ impl Dataplane {
         self.lifecycle.generation += 1;
     }
 
+    /// Between the commands of a script that has run for `elapsed`: a short script (under
+    /// 50 ms, any configuration file) runs as one step; a longer one lets the graph run as
+    /// [`Dataplane::yield_now`] does. False once the process is stopping.
+    pub fn yield_in_script(&mut self, elapsed: std::time::Duration) -> bool {
+        if elapsed < std::time::Duration::from_millis(50) {
+            return !self.stop.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        self.yield_now()
+    }
+
     /// Changes with every interface creation and deletion (the daemon refreshes its poll set).
     pub fn interfaces_generation(&self) -> u64 {
         self.lifecycle.generation
