@@ -33,6 +33,7 @@ fn main() {
             println!(
                 "cargo:warning=libdpdk not found by pkg-config; dpdk-sys builds empty (install libdpdk-dev for DPDK support)"
             );
+            watch_pkg_config_dirs();
             return;
         }
     };
@@ -133,4 +134,19 @@ fn main() {
         .expect("bindgen over the DPDK headers");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("bindings.rs");
     bindings.write_to_file(&out).expect("write bindings.rs");
+}
+
+/// When the library is missing, watch pkg-config's search directories, so that installing the
+/// -dev package later makes cargo probe again (otherwise the empty build is cached for good).
+fn watch_pkg_config_dirs() {
+    let out = std::process::Command::new("pkg-config")
+        .args(["--variable", "pc_path", "pkg-config"])
+        .output();
+    let path = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => "/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/lib/pkgconfig:/usr/share/pkgconfig".into(),
+    };
+    for dir in path.split(':').filter(|d| std::path::Path::new(d).is_dir()) {
+        println!("cargo:rerun-if-changed={dir}");
+    }
 }

@@ -29,6 +29,7 @@ fn main() {
                     .find(|l| !l.is_empty())
                     .unwrap_or("")
             );
+            watch_pkg_config_dirs();
             return;
         }
     };
@@ -45,4 +46,19 @@ fn main() {
     }
     println!("cargo:rustc-link-lib=dylib=xdp");
     println!("cargo:rustc-link-lib=dylib=bpf");
+}
+
+/// When the library is missing, watch pkg-config's search directories, so that installing the
+/// -dev package later makes cargo probe again (otherwise the empty build is cached for good).
+fn watch_pkg_config_dirs() {
+    let out = std::process::Command::new("pkg-config")
+        .args(["--variable", "pc_path", "pkg-config"])
+        .output();
+    let path = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => "/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/lib/pkgconfig:/usr/share/pkgconfig".into(),
+    };
+    for dir in path.split(':').filter(|d| std::path::Path::new(d).is_dir()) {
+        println!("cargo:rerun-if-changed={dir}");
+    }
 }
