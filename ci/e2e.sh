@@ -125,14 +125,13 @@ for ns in "${ALL_NS[@]}"; do
     in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     in_ns "$ns" ip link set lo up
 done
-# The uplink: a veth whose node end the daemon opens with AF_PACKET. The external end must send
-# complete checksums (no offload), as a real NIC's wire would carry.
+# The uplink: a veth whose node end the daemon opens (AF_PACKET, AF_XDP or DPDK). Offloads stay
+# as the kernel sets them: the external end sends partial TCP/UDP checksums, which the driver
+# must finish (AF_PACKET's TP_STATUS_CSUMNOTREADY; AF_XDP, which cannot say, by recognising them).
 ip link add up0 netns "$NS_NODE" type veth peer name ext0 netns "$NS_X"
 in_ns "$NS_NODE" ip link set up0 up
 in_ns "$NS_X" ip addr add 10.176.16.1/20 dev ext0
 in_ns "$NS_X" ip link set ext0 up
-in_ns "$NS_X" ethtool -K ext0 tx off >/dev/null 2>&1 || true
-in_ns "$NS_NODE" ethtool -K up0 tx off >/dev/null 2>&1 || true
 
 # --- the daemon -------------------------------------------------------------------------------
 sed -e "s/@POD_A_NS@/$NS_A/; s/@POD_B_NS@/$NS_B/; s/@HOST_NS@/$NS_H/" \

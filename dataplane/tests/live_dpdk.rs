@@ -80,8 +80,8 @@ fn dpdk_af_packet_routes_ping_and_tcp_between_namespaces() {
     let id = std::process::id() % 100_000;
     let a = Netns::new("a");
     let b = Netns::new("b");
-    let va = Veth::new(&format!("d{id}a"), &a, "10.95.1.2/24", "10.95.1.1", 1);
-    let vb = Veth::new(&format!("d{id}b"), &b, "10.95.2.2/24", "10.95.2.1", 1);
+    let va = Veth::new_offloads_off(&format!("d{id}a"), &a, "10.95.1.2/24", "10.95.1.1", 1);
+    let vb = Veth::new_offloads_off(&format!("d{id}b"), &b, "10.95.2.2/24", "10.95.2.1", 1);
     let mut app = live_app();
     // (`create interface dpdk vdev` takes no vdev arguments yet: the CLI splits words at commas.)
     let ia = vdev_interface(
@@ -347,7 +347,7 @@ fn dpdk_startup_section_creates_its_interfaces() {
     }
     let id = std::process::id() % 100_000;
     let a = Netns::new("s");
-    let va = Veth::new(&format!("d{id}s"), &a, "10.97.1.2/24", "10.97.1.1", 1);
+    let va = Veth::new_offloads_off(&format!("d{id}s"), &a, "10.97.1.2/24", "10.97.1.1", 1);
     let cfg = EalConfig {
         vdevs: vec![format!("net_af_packet30,iface={}", va.outer)],
         ..EalConfig::live_default()

@@ -153,6 +153,7 @@ impl Node for Ip4Local {
                         m.error = ebase + errors::UDP_LENGTH;
                         local_next::DROP
                     } else if u16::from_be_bytes([l4[6], l4[7]]) != 0
+                        && m.flags & flags::L4_CHECKSUM_CORRECT == 0
                         && !checksum::verify_ipv4_l4_checksum(src, dst, 17, l4)
                     {
                         m.error = ebase + errors::UDP_CHECKSUM;

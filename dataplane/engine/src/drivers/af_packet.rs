@@ -3,11 +3,20 @@
 //! system call per packet (the kernel fills blocks of frames; we walk them and hand blocks back).
 //! Transmit sends the burst with one `sendmmsg`. The socket ignores its own transmitted frames
 //! and puts the interface in promiscuous mode, as a forwarder must.
+//!
+//! A host interface's peer is often local (a veth: kind clusters, test beds, container hosts)
+//! and sends with its offloads on. The socket asks for a virtio-net header on every frame
+//! (`PACKET_VNET_HDR`), and af-packet-input finishes what the peer left to "the NIC": partial
+//! TCP/UDP checksums are completed, TSO/USO super-frames are segmented into MTU-sized frames
+//! (one buffer each, headers as a NIC would write them), and a VLAN tag the kernel took out of
+//! the frame is put back. Without the header (kernels that refuse it) partial checksums are
+//! still completed from the ring's `TP_STATUS_CSUMNOTREADY`.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{fence, Ordering};
 
-use crate::buffer::{BufferIndex, BufferPool, BUFFER_DATA_SIZE};
+use super::offload;
+use crate::buffer::{flags, BufferIndex, BufferPool, BUFFER_DATA_SIZE};
 use crate::interface::{Device, RxBurst};
 
 const TPACKET_V3: libc::c_int = 2;
@@ -16,8 +25,17 @@ const PACKET_VERSION: libc::c_int = 10;
 const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
 const PACKET_MR_PROMISC: libc::c_ushort = 1;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+const PACKET_VNET_HDR: libc::c_int = 15;
 const TP_STATUS_KERNEL: u32 = 0;
 const TP_STATUS_USER: u32 = 1;
+/// The frame's TCP/UDP checksum is partial (a local sender left it to "the NIC").
+const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
+/// The kernel took the frame's VLAN tag out (`tp_vlan_tci`).
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+/// `tp_vlan_tpid` is set.
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+/// The kernel (or the NIC) verified the L4 checksum.
+const TP_STATUS_CSUM_VALID: u32 = 1 << 7;
 
 const BLOCK_SIZE: u32 = 1 << 20;
 const BLOCK_NR: u32 = 8;
@@ -49,7 +67,19 @@ const BLK_FIRST_PKT: usize = 16;
 // Offsets in `struct tpacket3_hdr`.
 const PKT_NEXT: usize = 0;
 const PKT_SNAPLEN: usize = 12;
+const PKT_LEN: usize = 16;
+const PKT_STATUS: usize = 20;
 const PKT_MAC: usize = 24;
+const PKT_VLAN_TCI: usize = 32;
+const PKT_VLAN_TPID: usize = 36;
+
+/// What became of one ring entry.
+enum Received {
+    /// Received (or counted as dropped): go to the next entry.
+    Done,
+    /// Not enough room left in this burst: try the entry again next time.
+    NoRoom,
+}
 
 /// The mapped receive ring.
 struct Ring {
@@ -77,6 +107,9 @@ pub struct AfPacketDevice {
     block: u32,
     pkt_in_block: u32,
     pkt_offset: usize,
+    /// The socket has `PACKET_VNET_HDR`: every frame comes with a virtio-net header (partial
+    /// checksums and super-frames described) and goes out with one.
+    vnet_hdr: bool,
 }
 
 // SAFETY: the ring pointer is owned by this device (mapped by it, unmapped on drop) and only
@@ -129,6 +162,17 @@ impl AfPacketDevice {
             4,
             "cannot select TPACKET_V3",
         )?;
+        // Before the ring: frames then carry a virtio-net header, which describes partial
+        // checksums and the super-frames of a peer's TSO (a veth peer sends both). Without it
+        // (very old kernels) partial checksums are still finished, from the ring's status.
+        let vnet_hdr = set(
+            libc::SOL_PACKET,
+            PACKET_VNET_HDR,
+            &1 as *const libc::c_int as *const _,
+            4,
+            "vnet header",
+        )
+        .is_ok();
         let req = TpacketReq3 {
             tp_block_size: BLOCK_SIZE,
             tp_block_nr: BLOCK_NR,
@@ -227,7 +271,123 @@ impl AfPacketDevice {
             block: 0,
             pkt_in_block: 0,
             pkt_offset: 0,
+            vnet_hdr,
         })
+    }
+
+    /// Receive the frame whose `tpacket3_hdr` is at `ph` into `out[r.n..]`: one buffer, or one
+    /// per segment of a super-frame. Partial checksums are finished and a VLAN tag the kernel
+    /// took out is put back; what cannot be received is counted in `r`.
+    fn receive_one(
+        &self,
+        ph: *mut u8,
+        pool: &mut BufferPool,
+        out: &mut [BufferIndex],
+        r: &mut RxBurst,
+    ) -> Received {
+        let snap = Self::read_u32(ph, PKT_SNAPLEN) as usize;
+        let len = Self::read_u32(ph, PKT_LEN) as usize;
+        let st = Self::read_u32(ph, PKT_STATUS);
+        // SAFETY: tp_mac is a u16 field of the packet header inside the block.
+        let mac = unsafe { std::ptr::read_unaligned(ph.add(PKT_MAC) as *const u16) } as usize;
+        let in_block = self.pkt_offset + mac + snap <= BLOCK_SIZE as usize;
+        // Truncated by the ring, or a bad ring entry.
+        if len != snap || !in_block || snap < 14 {
+            r.errors += 1;
+            return Received::Done;
+        }
+        // SAFETY: [ph+mac, ph+mac+snap) is inside the block (checked above).
+        let frame = unsafe { std::slice::from_raw_parts(ph.add(mac), snap) };
+        let vnet = if self.vnet_hdr && mac >= offload::VNET_HDR_LEN {
+            let mut b = [0u8; offload::VNET_HDR_LEN];
+            // SAFETY: with PACKET_VNET_HDR the kernel writes the header just before the frame,
+            // inside the same packet slot.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    ph.add(mac - offload::VNET_HDR_LEN),
+                    b.as_mut_ptr(),
+                    offload::VNET_HDR_LEN,
+                )
+            };
+            offload::VnetHdr::parse(&b)
+        } else {
+            offload::VnetHdr::default()
+        };
+        let tag = (st & TP_STATUS_VLAN_VALID != 0).then(|| {
+            let tci = Self::read_u32(ph, PKT_VLAN_TCI) as u16;
+            let tpid = if st & TP_STATUS_VLAN_TPID_VALID != 0 {
+                // SAFETY: tp_vlan_tpid is a u16 field of the packet header.
+                unsafe { std::ptr::read_unaligned(ph.add(PKT_VLAN_TPID) as *const u16) }
+            } else {
+                0x8100
+            };
+            (tpid, tci)
+        });
+        let extra = if tag.is_some() { 4 } else { 0 };
+        if vnet.gso_type != offload::VNET_GSO_NONE {
+            // A super-frame (the peer's TSO/USO): segmented here, as the NIC would have.
+            let Some(plan) = offload::Segmentation::plan(frame, vnet.gso_type, vnet.gso_size)
+            else {
+                r.errors += 1;
+                return Received::Done;
+            };
+            if plan.count > out.len() || plan.len(0) + extra > BUFFER_DATA_SIZE {
+                r.errors += 1;
+                return Received::Done;
+            }
+            if r.n + plan.count > out.len() {
+                return Received::NoRoom;
+            }
+            let got = pool.alloc(&mut out[r.n..r.n + plan.count]);
+            if got < plan.count {
+                pool.free(&out[r.n..r.n + got]);
+                r.no_buf += 1;
+                return Received::Done;
+            }
+            for i in 0..plan.count {
+                let bi = out[r.n + i];
+                let area = pool.data_area_mut(bi);
+                let n = plan.write(frame, i, &mut area[extra..]).unwrap_or(0);
+                let n = offload::put_vlan_tag(area, n, tag);
+                pool.set_length(bi, n);
+                pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
+            }
+            r.n += plan.count;
+            return Received::Done;
+        }
+        if snap + extra > BUFFER_DATA_SIZE {
+            r.errors += 1;
+            return Received::Done;
+        }
+        let Some(bi) = pool.alloc_one() else {
+            r.no_buf += 1;
+            return Received::Done;
+        };
+        let area = pool.data_area_mut(bi);
+        area[extra..extra + snap].copy_from_slice(frame);
+        let n = offload::put_vlan_tag(area, snap, tag);
+        pool.set_length(bi, n);
+        let d = pool.data_mut(bi);
+        let completed = if vnet.flags & offload::VNET_F_NEEDS_CSUM != 0 {
+            offload::complete_checksum_at(
+                d,
+                usize::from(vnet.csum_start) + extra,
+                usize::from(vnet.csum_offset),
+            )
+        } else if !self.vnet_hdr && st & TP_STATUS_CSUMNOTREADY != 0 {
+            offload::complete_partial_checksum(d)
+        } else {
+            false
+        };
+        if completed
+            || vnet.flags & offload::VNET_F_DATA_VALID != 0
+            || st & TP_STATUS_CSUM_VALID != 0
+        {
+            pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
+        }
+        out[r.n] = bi;
+        r.n += 1;
+        Received::Done
     }
 
     fn block_ptr(&self, b: u32) -> *mut u8 {
@@ -245,7 +405,7 @@ impl AfPacketDevice {
 impl Device for AfPacketDevice {
     fn rx_burst(&mut self, pool: &mut BufferPool, out: &mut [BufferIndex], _now: u64) -> RxBurst {
         let mut r = RxBurst::default();
-        while r.n < out.len() {
+        'blocks: while r.n < out.len() {
             let blk = self.block_ptr(self.block);
             let status_ptr = blk.wrapping_add(BLK_STATUS) as *const u32;
             // SAFETY: status_ptr is the block's status word, inside the ring.
@@ -261,28 +421,14 @@ impl Device for AfPacketDevice {
             }
             while self.pkt_in_block < num && r.n < out.len() {
                 let ph = blk.wrapping_add(self.pkt_offset);
-                let snap = Self::read_u32(ph, PKT_SNAPLEN) as usize;
-                // SAFETY: tp_mac is a u16 field of the packet header inside the block.
-                let mac =
-                    unsafe { std::ptr::read_unaligned(ph.add(PKT_MAC) as *const u16) } as usize;
-                let next = Self::read_u32(ph, PKT_NEXT) as usize;
-                let in_block = self.pkt_offset + mac + snap <= BLOCK_SIZE as usize;
-                if snap > BUFFER_DATA_SIZE || !in_block {
-                    r.errors += 1;
-                } else {
-                    match pool.alloc_one() {
-                        Some(bi) => {
-                            // SAFETY: [ph+mac, ph+mac+snap) is inside the block (checked above).
-                            let frame = unsafe { std::slice::from_raw_parts(ph.add(mac), snap) };
-                            pool.fill(bi, frame);
-                            out[r.n] = bi;
-                            r.n += 1;
-                        }
-                        None => r.no_buf += 1,
-                    }
+                match self.receive_one(ph, pool, out, &mut r) {
+                    Received::Done => {}
+                    // A super-frame whose segments do not fit what is left of `out`: it stays
+                    // for the next burst.
+                    Received::NoRoom => break 'blocks,
                 }
                 self.pkt_in_block += 1;
-                self.pkt_offset += next;
+                self.pkt_offset += Self::read_u32(ph, PKT_NEXT) as usize;
             }
             if self.pkt_in_block >= num {
                 // Hand the block back to the kernel.
@@ -300,7 +446,7 @@ impl Device for AfPacketDevice {
         const MAX: usize = 256;
         let n = bufs.len().min(MAX);
         // SAFETY: iovec and mmsghdr are plain data; zeroed values are valid.
-        let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
+        let mut iov: [libc::iovec; 2 * MAX] = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
@@ -308,14 +454,27 @@ impl Device for AfPacketDevice {
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_ifindex = self.ifindex;
         sll.sll_halen = 6;
+        // With PACKET_VNET_HDR every frame goes out behind a virtio-net header: ours says
+        // "nothing to do" (complete checksums, no segmentation).
+        let hdr = [0u8; offload::VNET_HDR_LEN];
+        let per = if self.vnet_hdr { 2 } else { 1 };
         for (k, &bi) in bufs[..n].iter().enumerate() {
             let d = pool.data(bi);
-            iov[k] = libc::iovec {
+            let frame = libc::iovec {
                 iov_base: d.as_ptr() as *mut libc::c_void,
                 iov_len: d.len(),
             };
-            msgs[k].msg_hdr.msg_iov = &mut iov[k];
-            msgs[k].msg_hdr.msg_iovlen = 1;
+            if self.vnet_hdr {
+                iov[2 * k] = libc::iovec {
+                    iov_base: hdr.as_ptr() as *mut libc::c_void,
+                    iov_len: hdr.len(),
+                };
+                iov[2 * k + 1] = frame;
+            } else {
+                iov[k] = frame;
+            }
+            msgs[k].msg_hdr.msg_iov = &mut iov[per * k];
+            msgs[k].msg_hdr.msg_iovlen = per;
             msgs[k].msg_hdr.msg_name = &mut sll as *mut _ as *mut libc::c_void;
             msgs[k].msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as u32;
         }

@@ -21,6 +21,7 @@ use std::ptr::NonNull;
 
 use xdp_sys as sys;
 
+use super::offload;
 use crate::buffer::{BufferIndex, BufferPool, BUFFER_DATA_SIZE};
 use crate::graph::FRAME_SIZE;
 use crate::interface::{device_handle, Device, DeviceClass, DeviceHandle, RxBurst};
@@ -92,6 +93,9 @@ pub struct AfXdpDevice {
     pub zero_copy: bool,
     /// Whether the program runs in native (driver) mode rather than generic (skb) mode.
     pub native: bool,
+    /// The host interface is virtual (a veth, no device behind it): its peer's frames may carry
+    /// partial checksums, which AF_XDP does not mark, so each TCP/UDP frame is checked for one.
+    pub virtual_peer: bool,
 }
 
 // SAFETY: the handle is owned by this device alone (created by it, closed by it) and only used
@@ -160,6 +164,8 @@ impl AfXdpDevice {
             next_queue: 0,
             zero_copy,
             native,
+            virtual_peer: !std::path::Path::new(&format!("/sys/class/net/{}/device", cfg.host_if))
+                .exists(),
         })
     }
 
@@ -229,6 +235,9 @@ impl Device for AfXdpDevice {
                 let frame = unsafe { std::slice::from_raw_parts(data[i] as *const u8, l) };
                 let bi = out[r.n + kept];
                 pool.fill(bi, frame);
+                if self.virtual_peer {
+                    offload::repair_partial_checksum(pool.data_mut(bi));
+                }
                 kept += 1;
             }
             r.no_buf += (n - got) as u64;

@@ -268,6 +268,9 @@ pub struct DpdkDevice {
     /// The port's MAC address.
     pub mac: [u8; 6],
     running: bool,
+    /// DPDK's `net_af_packet` over a host interface: frames from a local (veth) peer may carry
+    /// partial checksums that the PMD does not mark, so each TCP/UDP frame is checked for one.
+    host_peer: bool,
 }
 
 // SAFETY: the port is used only through &mut self (the device mutex) and the pool is
@@ -333,10 +336,12 @@ impl DpdkDevice {
                 })?
             }
         };
+        let host_peer = vdev && dev_name.starts_with("net_af_packet");
         let mut dev = DpdkDevice {
             port,
             dev_name,
             vdev,
+            host_peer,
             n_rx_queues: 0,
             next_queue: 0,
             pool,
@@ -485,7 +490,11 @@ impl Device for DpdkDevice {
                 // SAFETY: data[i] points to the l bytes of mbuf i's single segment, alive until
                 // the mbufs are freed below.
                 let frame = unsafe { std::slice::from_raw_parts(data[i] as *const u8, l) };
-                pool.fill(out[r.n + kept], frame);
+                let bi = out[r.n + kept];
+                pool.fill(bi, frame);
+                if self.host_peer {
+                    super::offload::repair_partial_checksum(pool.data_mut(bi));
+                }
                 kept += 1;
             }
             r.no_buf += (n - got) as u64;

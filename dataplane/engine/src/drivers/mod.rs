@@ -6,6 +6,7 @@ pub mod af_packet;
 pub mod af_xdp;
 #[cfg(feature = "dpdk")]
 pub mod dpdk;
+pub mod offload;
 pub mod tap;
 
 use crate::interface::{device_handle, DeviceClass, DeviceHandle};
