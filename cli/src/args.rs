@@ -353,8 +353,36 @@ impl Args {
         self.parse_with("MAC address", parse_mac)
     }
 
+    /// Parses a TCP/UDP port (0-65535), naming a number out of that range as such.
+    pub fn port(&mut self) -> Result<u16, CliError> {
+        self.out_of_range_port()?;
+        self.parse_with("port (0-65535)", parse_u16)
+    }
+
+    /// A port if the next word is a number (see [`Args::port`]), None if it is not a number.
+    pub fn opt_port(&mut self) -> Result<Option<u16>, CliError> {
+        match self.peek() {
+            Some(w) if parse_uint(w).is_some() => self.port().map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// An error naming a number above 65535 where a port (or port range) is expected.
+    fn out_of_range_port(&self) -> Result<(), CliError> {
+        let Some(w) = self.peek() else { return Ok(()) };
+        for part in w.split('-') {
+            if let Some(v) = parse_uint(part).filter(|&v| v > 65535) {
+                return Err(CliError::new(format!(
+                    "port {v} is out of range: a port is 0-65535"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Parses a port range `80` or `1000-2000` (inclusive; error if lo > hi).
     pub fn range_u16(&mut self) -> Result<(u16, u16), CliError> {
+        self.out_of_range_port()?;
         self.parse_with("port range (N or LO-HI)", parse_range_u16)
     }
 
@@ -365,6 +393,16 @@ impl Args {
 
     /// Parses `a.b.c.d:port`, e.g. `10.104.221.85:80`.
     pub fn ip4_port(&mut self) -> Result<(Ipv4Addr, u16), CliError> {
+        if let Some(v) = self
+            .peek()
+            .and_then(|w| w.split_once(':'))
+            .and_then(|(_, p)| parse_uint(p))
+            .filter(|&v| v > 65535)
+        {
+            return Err(CliError::new(format!(
+                "port {v} is out of range: a port is 0-65535"
+            )));
+        }
         self.parse_with("IPv4 address:port", parse_ip4_port)
     }
 

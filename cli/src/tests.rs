@@ -615,16 +615,33 @@ fn args_ip4_port() {
         a("10.104.221.85:80").ip4_port().unwrap(),
         (Ipv4Addr::new(10, 104, 221, 85), 80)
     );
-    for bad in [
-        "10.104.221.85",
-        "10.104.221.85:",
-        "10.104.221.85:65536",
-        "x:80",
-        ":80",
-    ] {
+    for bad in ["10.104.221.85", "10.104.221.85:", "x:80", ":80"] {
         let e = a(bad).ip4_port().unwrap_err().to_string();
         assert!(e.starts_with("expected IPv4 address:port"), "{bad}: {e}");
     }
+    let e = a("10.104.221.85:65536").ip4_port().unwrap_err().to_string();
+    assert_eq!(e, "port 65536 is out of range: a port is 0-65535");
+}
+
+#[test]
+fn args_ports_name_what_is_out_of_range() {
+    assert_eq!(a("65535").port().unwrap(), 65535);
+    assert_eq!(a("0x50").port().unwrap(), 80);
+    let mut x = a("external 10.0.0.1");
+    assert_eq!(x.opt_port().unwrap(), None);
+    assert_eq!(x.peek(), Some("external"));
+    for bad in ["65536", "70000", "99999999999"] {
+        let e = a(bad).port().unwrap_err().to_string();
+        assert_eq!(e, format!("port {bad} is out of range: a port is 0-65535"));
+        assert!(a(bad).opt_port().is_err());
+    }
+    let e = a("80-70000").range_u16().unwrap_err().to_string();
+    assert_eq!(e, "port 70000 is out of range: a port is 0-65535");
+    assert!(a("tcp")
+        .port()
+        .unwrap_err()
+        .to_string()
+        .starts_with("expected port (0-65535)"));
 }
 
 #[test]

@@ -654,3 +654,64 @@ fn deleting_an_interface_removes_its_addresses_and_neighbours() {
     );
     no_leaks(&app);
 }
+
+#[test]
+fn nonsense_addresses_ports_and_counts_are_refused_by_name() {
+    let mut app = setup();
+    for (bad, says) in [
+        (
+            "set interface ip address tap0 10.7.0.0/24",
+            "10.7.0.0/24 is the network address of 10.7.0.0/24; expected a host address such as 10.7.0.1/24",
+        ),
+        (
+            "set interface ip address tap0 10.7.0.255/24",
+            "10.7.0.255/24 is the broadcast address of 10.7.0.0/24",
+        ),
+        (
+            "set interface ip address tap0 10.7.3.255/22",
+            "is the broadcast address of 10.7.0.0/22",
+        ),
+        ("set interface ip address tap0 224.0.0.5/24", "a multicast address"),
+        ("set interface ip address tap0 0.0.0.0/8", "the unspecified address"),
+        ("set interface ip address tap0 255.255.255.255/32", "limited broadcast"),
+        ("set interface ip address tap0 10.7.0.1/0", "prefix length 0"),
+        (
+            "nat44 add static mapping tcp local 10.1.2.2 70000 external 10.96.0.1 80",
+            "port 70000 is out of range: a port is 0-65535",
+        ),
+        (
+            "nat44 add static mapping tcp local 10.1.2.2 80 external 10.96.0.1 65536",
+            "port 65536 is out of range",
+        ),
+        (
+            "nat44 add load-balancing static mapping protocol tcp external 10.96.0.1:80 local 10.1.2.2:99999 probability 100",
+            "port 99999 is out of range",
+        ),
+        (
+            "set acl-plugin acl permit src 10.0.0.0/8 dport 80-70000",
+            "`dport`: port 70000 is out of range",
+        ),
+        ("trace add pg-input 0", "must be at least 1"),
+    ] {
+        let before = (
+            app.exec("show ip fib").unwrap(),
+            app.exec("show nat44 static mappings").unwrap(),
+            app.exec("show acl-plugin acl").unwrap(),
+        );
+        let e = app.exec(bad).expect_err(bad).to_string();
+        assert!(!e.contains('\n') && e.contains(says), "{bad}: {e}");
+        let after = (
+            app.exec("show ip fib").unwrap(),
+            app.exec("show nat44 static mappings").unwrap(),
+            app.exec("show acl-plugin acl").unwrap(),
+        );
+        assert_eq!(after, before, "{bad} changed something");
+    }
+    // What is fine stays fine: /31 and /32 have no network or broadcast address.
+    app.exec("set interface ip address tap0 10.8.0.0/31")
+        .unwrap();
+    app.exec("set interface ip address tap0 10.8.1.255/32")
+        .unwrap();
+    app.exec("nat44 add static mapping tcp local 10.1.2.2 65535 external 10.96.0.1 8080")
+        .unwrap();
+}

@@ -76,6 +76,9 @@ fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
     let (addr, len) = a.ip4_prefix()?;
     del |= a.keyword("del");
     a.expect_end()?;
+    if !del {
+        check_interface_address(addr, len)?;
+    }
     let h = ip4(dp).clone();
     let mut fib = h.fib.write();
     if del {
@@ -85,6 +88,46 @@ fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     .map_err(|e| err(e.0))?;
     Ok(String::new())
+}
+
+/// An address an interface can own: a host address of its prefix (not the network or the
+/// broadcast address, where the prefix has them), not unspecified, multicast or broadcast.
+fn check_interface_address(addr: Ipv4Addr, len: u8) -> Result<(), CliError> {
+    let a = u32::from(addr);
+    let what = if a == 0 {
+        Some("the unspecified address")
+    } else if addr.is_broadcast() {
+        Some("the limited broadcast address")
+    } else if addr.is_multicast() {
+        Some("a multicast address")
+    } else if len == 0 {
+        Some("not an address of a subnet (prefix length 0)")
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        return Err(err(format!(
+            "{addr}/{len}: {what} cannot be an interface address; expected a unicast host address"
+        )));
+    }
+    // /31 (RFC 3021) and /32 have no network or broadcast address.
+    if len <= 30 {
+        let host = !0u32 >> len;
+        let net = Ipv4Addr::from(a & !host);
+        if a & host == 0 {
+            return Err(err(format!(
+                "{addr}/{len} is the network address of {net}/{len}; expected a host address such as {}/{len}",
+                Ipv4Addr::from((a & !host) | 1)
+            )));
+        }
+        if a & host == host {
+            return Err(err(format!(
+                "{addr}/{len} is the broadcast address of {net}/{len}; expected a host address such as {}/{len}",
+                Ipv4Addr::from((a & !host) | 1)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn set_interface_unnumbered(dp: &mut Dataplane, a: &mut Args) -> R {

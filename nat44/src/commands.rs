@@ -482,7 +482,7 @@ fn add_static_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
     while !a.is_empty() {
         if a.keyword("local") {
             let ad = a.ip4()?;
-            let p = a.u16().ok();
+            let p = a.opt_port()?;
             local = Some((ad, p));
         } else if a.keyword("external") {
             if let Ok(ad) = a.ip4() {
@@ -490,7 +490,7 @@ fn add_static_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
             } else {
                 ext_if = Some(interface_arg(dp, a)?);
             }
-            ext_port = a.u16().ok();
+            ext_port = a.opt_port()?;
         } else if a.keyword("vrf") {
             vrf = Some(a.u32()?);
         } else if a.keyword("twice-nat") {
@@ -789,7 +789,7 @@ fn add_identity_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
             del = true;
         } else if let Some(p) = a.peek().and_then(protocol_word) {
             a.next_word();
-            pp = Some((p, a.u16()?));
+            pp = Some((p, a.port()?));
         } else if addr.is_none() && sw.is_none() {
             if let Ok(ad) = a.ip4() {
                 addr = Some(ad);
@@ -1102,11 +1102,11 @@ fn port_alg(dp: &mut Dataplane, a: &mut Args) -> R {
     let (lo, hi) = if a.peek().is_some_and(|w| w.contains('-')) {
         a.range_u16()?
     } else {
-        let lo = a.u16()?;
+        let lo = a.port()?;
         if !a.keyword("-") {
             return Err(err("expected `<start-port> - <end-port>`"));
         }
-        (lo, a.u16()?)
+        (lo, a.port()?)
     };
     a.expect_end()?;
     if lo == 0 || hi < lo {

@@ -374,6 +374,11 @@ fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
         ))
     })?;
     a.expect_end()?;
+    if count == 0 {
+        return Err(err(
+            "trace add: COUNT is the number of packets to trace and must be at least 1 (`clear trace` stops tracing)",
+        ));
+    }
     let ni = dp
         .graph
         .node_index(&node)
