@@ -263,7 +263,14 @@ pub fn cli_socket(data: &[u8]) {
             let server = cli::server::CliServer::bind(&path).expect("bind the fuzz socket");
             (server, path)
         });
-        let mut c = std::os::unix::net::UnixStream::connect(&*path).expect("connect");
+        // A signal (libFuzzer's timers) may interrupt connect: try again.
+        let mut c = loop {
+            match std::os::unix::net::UnixStream::connect(&*path) {
+                Ok(c) => break c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("connect to the fuzz socket: {e}"),
+            }
+        };
         c.set_nonblocking(true).expect("non-blocking");
         let mut sent = 0;
         let mut reply = Vec::new();
