@@ -13,6 +13,7 @@ pub mod pcapgen;
 pub mod replay_cmd;
 pub mod startup;
 pub mod tracediff;
+pub mod version;
 
 use std::path::Path;
 
@@ -38,6 +39,7 @@ impl App {
         graph_nodes::init(&mut dp, &mut registry);
         acl::init(&mut dp, &mut registry);
         nat44::init(&mut dp, &mut registry);
+        version::register(&mut registry);
         // Long scripts let the graph run between their commands (live mode, after 50 ms).
         registry.set_between_commands(Dataplane::yield_in_script);
         App { registry, dp }

@@ -45,7 +45,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             "set ip arp [del] [static] [no-fib-entry] <interface> <address> <mac> [del]",
             set_ip_neighbor,
         ),
-        ("show ip fib", "show ip fib [<prefix>/<length> | <address>]", show_ip_fib),
+        ("show ip fib", "show ip fib [summary | <prefix>/<length> | <address>]", show_ip_fib),
         ("show adj", "show adj [<index>]", show_adj),
         ("show ip neighbors", "show ip neighbors", show_ip_neighbors),
         ("show ip arp", "show ip arp", show_ip_neighbors),
@@ -332,6 +332,32 @@ fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
 }
 
 fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
+    if a.keyword("summary") {
+        a.expect_end()?;
+        let h = ip4(dp).clone();
+        let fib = h.fib.read();
+        let im = dp.interfaces.read();
+        let mut s = String::new();
+        for t in 0..fib.n_tables() {
+            let table = fib.format_table(t, Some((Ipv4Addr::UNSPECIFIED, 0)), &|sw| im.name(sw));
+            if !s.is_empty() {
+                s.push('\n');
+            }
+            // The table's header line, then entries per prefix length (VPP's layout).
+            s.push_str(table.lines().next().unwrap_or(""));
+            use engine::commands::center;
+            let _ = write!(
+                s,
+                "\n{}{}",
+                center("Prefix length", 20),
+                center("Count", 16)
+            );
+            for (len, n) in fib.prefix_length_counts(t) {
+                let _ = write!(s, "\n{len:>20}{n:>16}");
+            }
+        }
+        return Ok(s);
+    }
     let mut only = None;
     if !a.is_empty() {
         let mark = a.mark();

@@ -920,6 +920,28 @@ impl Ip4Main {
         v
     }
 
+    /// Number of tables (fib indices `0..n`).
+    pub fn n_tables(&self) -> u32 {
+        self.tables.len() as u32
+    }
+
+    /// Entries of a table per prefix length (`show ip fib summary`): (length, count), lengths
+    /// with no entry left out.
+    pub fn prefix_length_counts(&self, fib: u32) -> Vec<(u8, usize)> {
+        let mut n = [0usize; 33];
+        if let Some(t) = self.tables.get(fib as usize) {
+            for (&(_, len), &e) in &t.entries {
+                if self.entries.items[e as usize].is_some() {
+                    n[usize::from(len.min(32))] += 1;
+                }
+            }
+        }
+        (0..=32u8)
+            .filter(|&l| n[usize::from(l)] > 0)
+            .map(|l| (l, n[usize::from(l)]))
+            .collect()
+    }
+
     /// Number of entries in a table.
     pub fn n_entries(&self, fib: u32) -> usize {
         self.tables.get(fib as usize).map_or(0, |t| t.entries.len())

@@ -60,6 +60,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         ("clear interfaces", "clear interfaces", clear_interfaces),
         (
+            "clear hardware-interfaces",
+            "clear hardware-interfaces",
+            clear_interfaces,
+        ),
+        (
             "set interface state",
             "set interface state <interface> up|down",
             set_interface_state,

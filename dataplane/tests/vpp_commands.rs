@@ -1,0 +1,142 @@
+//! Everyday VPP commands a user types first, in VPP's layout: `show version [verbose]
+//! [cmdline]`, `show plugins`, `show ip fib summary`, `clear hardware-interfaces`.
+
+use dataplane::App;
+use engine::Mode;
+
+#[test]
+fn show_version_one_line_and_verbose() {
+    let mut app = App::new(Mode::Replay);
+    let v = app.exec("show version").unwrap();
+    assert!(!v.contains('\n'), "{v}");
+    assert!(
+        v.starts_with(&format!("dataplane v{}", env!("CARGO_PKG_VERSION")))
+            && v.contains(" built by ")
+            && v.contains(" on ")
+            && v.contains(" at "),
+        "{v}"
+    );
+    let verbose = app.exec("show version verbose").unwrap();
+    let labels: Vec<&str> = verbose.lines().map(|l| l[..26].trim_end()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Version:",
+            "Compiled by:",
+            "Compile host:",
+            "Compile date:",
+            "Compile location:",
+            "Compiler:",
+            "Build profile:",
+            "Drivers:",
+            "Current PID:",
+        ],
+        "{verbose}"
+    );
+    // Values start in column 27, as VPP's `%-25s `.
+    for l in verbose.lines() {
+        assert!(
+            l.as_bytes()[25] == b' ' && l.as_bytes()[26] != b' ',
+            "{l:?}"
+        );
+    }
+    assert!(verbose.contains(&format!("Current PID:              {}", std::process::id())));
+    assert!(
+        verbose.contains("Compiler:                 rustc "),
+        "{verbose}"
+    );
+    let cmdline = app.exec("show version cmdline").unwrap();
+    assert!(cmdline.starts_with("Command line arguments:"), "{cmdline}");
+    assert!(
+        cmdline.lines().nth(1).unwrap().starts_with("  "),
+        "{cmdline}"
+    );
+    let e = app.exec("show version sideways").unwrap_err().to_string();
+    assert!(e.contains("sideways"), "{e}");
+}
+
+#[test]
+fn show_plugins_lists_what_is_built_in() {
+    let mut app = App::new(Mode::Replay);
+    let p = app.exec("show plugins").unwrap();
+    let lines: Vec<&str> = p.lines().collect();
+    assert_eq!(
+        lines[0],
+        " Plugin path is: (built in), plugins shown in load order"
+    );
+    assert_eq!(lines[1], "");
+    assert!(lines[2].starts_with("     Plugin") && lines[2].ends_with("Description"));
+    assert_eq!(&lines[2][46..53], "Version");
+    assert_eq!(&lines[2][79..], "Description");
+    assert!(lines[3].starts_with("  1. acl_plugin "), "{p}");
+    assert_eq!(&lines[3][79..], "Access Control Lists (ACL)");
+    assert!(lines[4].starts_with("  2. nat_plugin "), "{p}");
+    assert!(
+        p.contains("geneve_plugin") && p.contains("vxlan_plugin"),
+        "{p}"
+    );
+}
+
+#[test]
+fn show_ip_fib_summary_counts_entries_per_prefix_length() {
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create loopback interface
+set interface state loop0 up
+set interface ip address loop0 10.1.1.1/24
+ip route add 10.2.0.0/16 via 10.1.1.2 loop0
+ip route add 10.3.0.0/16 via 10.1.1.2 loop0
+ip route add 192.168.5.5/32 via 10.1.1.2 loop0",
+    )
+    .unwrap();
+    let s = app.exec("show ip fib summary").unwrap();
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with("ipv4-VRF:0, fib_index:0, flow hash:[src dst sport dport proto ]"),
+        "{s}"
+    );
+    assert_eq!(lines[1].trim_end(), "    Prefix length         Count");
+    let counts: Vec<(u32, u32)> = lines[2..]
+        .iter()
+        .map(|l| {
+            assert_eq!(l.len(), 36, "{l:?}");
+            (
+                l[..20].trim().parse().unwrap(),
+                l[20..].trim().parse().unwrap(),
+            )
+        })
+        .collect();
+    // What `show ip fib` lists, per length.
+    let fib = app.exec("show ip fib").unwrap();
+    let mut want = std::collections::BTreeMap::new();
+    for l in fib
+        .lines()
+        .filter(|l| !l.starts_with(' ') && l.contains('/'))
+    {
+        if let Some(len) = l.split('/').nth(1).and_then(|x| x.parse::<u32>().ok()) {
+            *want.entry(len).or_insert(0u32) += 1;
+        }
+    }
+    assert_eq!(counts, want.into_iter().collect::<Vec<_>>(), "{s}\n{fib}");
+    assert!(
+        counts.contains(&(16, 2)) && counts.contains(&(24, 1)),
+        "{s}"
+    );
+    assert!(app.exec("show ip fib summary x").is_err());
+}
+
+#[test]
+fn clear_hardware_interfaces_zeroes_the_counters() {
+    let mut app = App::new(Mode::Replay);
+    app.exec("create loopback interface").unwrap();
+    app.dp.graph.vm.if_counters_mut(1).rx_packets = 7;
+    assert!(app
+        .exec("show interface loop0")
+        .unwrap()
+        .contains("rx packets"));
+    app.exec("clear hardware-interfaces").unwrap();
+    assert!(!app
+        .exec("show interface loop0")
+        .unwrap()
+        .contains("rx packets"));
+}
