@@ -134,13 +134,19 @@ fn wait_for_devices(fds: &[RawFd], timeout: Duration) {
             revents: 0,
         })
         .collect();
-    // SAFETY: p is a valid array of pollfd for the call; the descriptors are owned by devices
-    // that outlive the call (poll tolerates closed descriptors anyway: POLLNVAL).
+    // Microseconds count (`unix { poll-sleep-usec N }`): ppoll, not poll's milliseconds.
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: p is a valid array of pollfd for the call and ts a valid timespec; the
+    // descriptors are owned by devices that outlive the call (closed ones give POLLNVAL).
     unsafe {
-        libc::poll(
+        libc::ppoll(
             p.as_mut_ptr(),
             p.len() as libc::nfds_t,
-            timeout.as_millis() as i32,
+            &ts,
+            std::ptr::null(),
         );
     }
 }
@@ -148,6 +154,9 @@ fn wait_for_devices(fds: &[RawFd], timeout: Duration) {
 /// Run the daemon until SIGTERM/SIGINT. Returns an error message for a failed start.
 pub fn run(cfg: StartupConfig) -> Result<(), String> {
     let mut log = Log::open(cfg.unix.log.as_deref())?;
+    for l in &cfg.ignored {
+        log.line(&format!("startup.conf: {l}"));
+    }
     if let Some(core) = cfg.cpu.main_core {
         pin_to_core(core)?;
     }
@@ -172,6 +181,18 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         ));
     }
     let mut server = CliServer::bind(&cfg.unix.cli_listen)?;
+    if let Some(pf) = &cfg.unix.pidfile {
+        if let Err(e) = std::fs::write(pf, format!("{}\n", std::process::id())) {
+            shutdown(&mut app, &mut server, &mut log);
+            return Err(format!("cannot write the pidfile {}: {e}", pf.display()));
+        }
+    }
+    let idle_wait = cfg
+        .unix
+        .poll_sleep_usec
+        .map_or(Duration::from_millis(10), |us| {
+            Duration::from_micros(us.into())
+        });
     log.line(&format!(
         "listening on {} ({} buffers)",
         cfg.unix.cli_listen.display(),
@@ -283,7 +304,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         if produced == 0 && served == 0 && !app.dp.graph.has_pending() && !polling {
             idle += 1;
             if idle > 256 {
-                wait_for_devices(&fds, Duration::from_millis(10));
+                wait_for_devices(&fds, idle_wait);
             }
         } else {
             idle = 0;
@@ -291,6 +312,9 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     }
     log.line("stopping");
     shutdown(&mut app, &mut server, &mut log);
+    if let Some(pf) = &cfg.unix.pidfile {
+        let _ = std::fs::remove_file(pf);
+    }
     Ok(())
 }
 

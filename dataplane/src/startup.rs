@@ -9,8 +9,14 @@
 //!           | socket-mem N[,N] | no-pci | uio-driver NAME | num-mbufs N | no-multi-seg }
 //! ```
 //!
-//! `#` (at the start of a line or after white space) and `//` start comments. Unknown sections or keys are errors that name them and list what
-//! is expected.
+//! `unix` also takes `poll-sleep-usec N` (the longest idle wait for a device) and `pidfile FILE`;
+//! the other keys of a stock VPP `unix` and `cpu` section (`nocolor`, `cli-no-pager`, `gid`,
+//! `scheduler-policy`, ...) and the sections that mean nothing here (`api-trace`, `socksvr`,
+//! `statseg`, `plugins`, `memory`, `logging`, ...) are accepted and named in one log line each
+//! ([`StartupConfig::ignored`]), so a stock VPP file starts the daemon.
+//!
+//! `#` (at the start of a line or after white space) and `//` start comments. Unknown sections or
+//! keys are errors that name them and list what is expected.
 
 use std::path::PathBuf;
 
@@ -32,6 +38,10 @@ pub struct UnixSection {
     pub log: Option<PathBuf>,
     /// Prompt shown by interactive clients.
     pub cli_prompt: String,
+    /// `poll-sleep-usec N`: when idle, wait at most this long for a device (default 10 ms).
+    pub poll_sleep_usec: Option<u32>,
+    /// `pidfile FILE`: the daemon's PID is written there while it runs.
+    pub pidfile: Option<PathBuf>,
 }
 
 impl Default for UnixSection {
@@ -43,6 +53,8 @@ impl Default for UnixSection {
             exec: None,
             log: None,
             cli_prompt: "dpctl# ".into(),
+            poll_sleep_usec: None,
+            pidfile: None,
         }
     }
 }
@@ -133,6 +145,9 @@ pub struct StartupConfig {
     pub buffers: BuffersSection,
     /// `dpdk { }`.
     pub dpdk: DpdkSection,
+    /// What the file asks for that means nothing here (sections and keys of a stock VPP file):
+    /// accepted, one line each for the log.
+    pub ignored: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +202,8 @@ fn tokens(text: &str) -> Vec<Tok> {
 struct Cursor {
     toks: Vec<Tok>,
     i: usize,
+    /// Keys accepted and ignored, for the log.
+    ignored: Vec<String>,
 }
 
 impl Cursor {
@@ -244,6 +261,7 @@ pub fn parse(text: &str) -> Result<StartupConfig, String> {
     let mut c = Cursor {
         toks: tokens(text),
         i: 0,
+        ignored: Vec::new(),
     };
     let mut cfg = StartupConfig::default();
     while let Some(t) = c.next() {
@@ -269,14 +287,68 @@ pub fn parse(text: &str) -> Result<StartupConfig, String> {
                 cfg.dpdk.present = true;
                 parse_dpdk(&mut c, &mut cfg.dpdk)?
             }
-            _ => {
-                return Err(format!(
-                    "line {line}: unknown section `{section}`; expected one of: unix, cpu, buffers, dpdk"
-                ))
-            }
+            other => match IGNORED_SECTIONS.iter().find(|(n, _)| *n == other) {
+                Some((_, why)) => {
+                    skip_section(&mut c, other)?;
+                    c.ignored
+                        .push(format!("line {line}: section `{other}` ignored: {why}"));
+                }
+                None => {
+                    return Err(format!(
+                        "line {line}: unknown section `{section}`; expected one of: unix, cpu, buffers, dpdk (or a VPP section that is accepted and ignored: {})",
+                        IGNORED_SECTIONS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ))
+                }
+            },
         }
     }
+    cfg.ignored = c.ignored;
     Ok(cfg)
+}
+
+/// Sections a VPP startup.conf may have that mean nothing here, and why.
+const IGNORED_SECTIONS: &[(&str, &str)] = &[
+    ("api-trace", "there is no binary API"),
+    ("api-segment", "there is no binary API"),
+    (
+        "socksvr",
+        "there is no binary API socket (the CLI socket is `unix { cli-listen }`)",
+    ),
+    ("memory", "the heap is not configured"),
+    (
+        "statseg",
+        "there is no stats segment (`show runtime`, `show errors`, `show interface`)",
+    ),
+    ("plugins", "the plugins are built in (`show plugins`)"),
+    ("logging", "log lines go to `unix { log }`"),
+    ("node", "each node has one variant"),
+    ("dsa", "no DSA devices"),
+    ("l3fib", "FIB pools grow as needed"),
+    ("l2fib", "the L2 FIB grows as needed"),
+    ("ip", "nothing to set"),
+    ("ip6", "no IPv6 yet"),
+    ("punt", "no punt sockets"),
+    ("session", "no host stack"),
+    ("tcp", "no host stack"),
+    ("tuntap", "taps are created with `create tap`"),
+    ("vlib", "nothing to set"),
+    ("nat", "NAT44 is configured from the CLI (`nat44 ...`)"),
+    ("acl-plugin", "ACLs are configured from the CLI"),
+    ("linux-cp", "no linux-cp"),
+];
+
+/// Skip a section's body (nested blocks included), up to its closing brace.
+fn skip_section(c: &mut Cursor, section: &str) -> Result<(), String> {
+    let mut depth = 1;
+    while depth > 0 {
+        match c.next() {
+            Some(Tok::Open(_)) => depth += 1,
+            Some(Tok::Close(_)) => depth -= 1,
+            Some(Tok::Word(..)) => {}
+            None => return Err(format!("section `{section}` is not closed with `}}`")),
+        }
+    }
+    Ok(())
 }
 
 fn section_words(
@@ -305,21 +377,41 @@ fn parse_unix(c: &mut Cursor, u: &mut UnixSection) -> Result<(), String> {
         "startup-config",
         "log",
         "cli-prompt",
+        "poll-sleep-usec",
+        "pidfile",
         "full-coredump",
+        "coredump-size",
         "gid",
+        "nocolor",
+        "nobanner",
+        "cli-no-banner",
+        "cli-no-pager",
+        "cli-pager-buffer-limit",
+        "cli-history-limit",
+        "runtime-dir",
     ];
     section_words(c, "unix", |c, k, l| {
         match k {
             "nodaemon" => u.nodaemon = true,
             "interactive" => u.interactive = true,
-            "full-coredump" => {}
-            "gid" => {
-                c.value("unix", k, l)?;
+            // Nothing to do here: no pager, no colours, no banner (dpctl prints none).
+            "full-coredump" | "nocolor" | "nobanner" | "cli-no-banner" | "cli-no-pager" => {}
+            "gid"
+            | "coredump-size"
+            | "cli-pager-buffer-limit"
+            | "cli-history-limit"
+            | "runtime-dir" => {
+                let v = c.value("unix", k, l)?;
+                c.ignored.push(format!(
+                    "line {l}: `unix {{ {k} {v} }}` ignored: nothing to set here"
+                ));
             }
             "cli-listen" => u.cli_listen = PathBuf::from(c.value("unix", k, l)?),
             "exec" | "startup-config" => u.exec = Some(PathBuf::from(c.value("unix", k, l)?)),
             "log" => u.log = Some(PathBuf::from(c.value("unix", k, l)?)),
             "cli-prompt" => u.cli_prompt = c.value("unix", k, l)?,
+            "poll-sleep-usec" => u.poll_sleep_usec = Some(c.number("unix", k, l)?),
+            "pidfile" => u.pidfile = Some(PathBuf::from(c.value("unix", k, l)?)),
             _ => return Err(unknown("unix", k, l, KEYS)),
         }
         Ok(())
@@ -327,9 +419,26 @@ fn parse_unix(c: &mut Cursor, u: &mut UnixSection) -> Result<(), String> {
 }
 
 fn parse_cpu(c: &mut Cursor, cpu: &mut CpuSection) -> Result<(), String> {
-    const KEYS: &[&str] = &["main-core", "corelist-workers", "workers", "skip-cores"];
+    const KEYS: &[&str] = &[
+        "main-core",
+        "corelist-workers",
+        "workers",
+        "skip-cores",
+        "relative",
+        "scheduler-policy",
+        "scheduler-priority",
+    ];
     section_words(c, "cpu", |c, k, l| {
         match k {
+            "relative" => c.ignored.push(format!(
+                "line {l}: `cpu {{ relative }}` ignored: core numbers are absolute"
+            )),
+            "scheduler-policy" | "scheduler-priority" => {
+                let v = c.value("cpu", k, l)?;
+                c.ignored.push(format!(
+                    "line {l}: `cpu {{ {k} {v} }}` ignored: threads keep the default scheduler"
+                ));
+            }
             "main-core" => cpu.main_core = Some(c.number("cpu", k, l)?),
             "workers" => cpu.workers = Some(c.number("cpu", k, l)?),
             "skip-cores" => cpu.skip_cores = Some(c.number("cpu", k, l)?),
@@ -481,8 +590,13 @@ dpdk {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = parse("unix { nodaemon }\nplugins { }").unwrap_err();
-        assert!(e.contains("unknown section `plugins`"), "{e}");
+        let e = parse("unix { nodaemon }\nplugns { }").unwrap_err();
+        assert!(
+            e.contains("line 2: unknown section `plugns`") && e.contains("statseg"),
+            "{e}"
+        );
+        let e = parse("statseg { size 1G").unwrap_err();
+        assert!(e.contains("`statseg` is not closed"), "{e}");
         let e = parse("unix {\n frobnicate\n}").unwrap_err();
         assert!(
             e.contains("line 2") && e.contains("`frobnicate`") && e.contains("cli-listen"),
@@ -505,5 +619,83 @@ dpdk {
             assert!(!e.contains('\n'), "{e}");
         }
         assert_eq!(parse("").unwrap(), StartupConfig::default());
+    }
+
+    /// VPP's own startup.conf (src/vpp/conf/startup.conf), with its commented-out sections
+    /// switched on: accepted, what is ignored named once each.
+    #[test]
+    fn a_stock_vpp_startup_conf_starts() {
+        let cfg = parse(
+            "unix {
+  nodaemon
+  log /var/log/vpp/vpp.log
+  full-coredump
+  cli-listen /run/vpp/cli.sock
+  gid vpp
+  nocolor
+  nobanner
+  cli-no-pager
+  poll-sleep-usec 100
+  pidfile /run/vpp/vpp.pid
+}
+api-trace {
+  on
+}
+api-segment {
+  gid vpp
+}
+socksvr {
+  default
+}
+memory {
+  main-heap-size 2G
+  main-heap-page-size 1G
+}
+cpu {
+  main-core 1
+  relative
+  scheduler-policy fifo
+  scheduler-priority 50
+}
+buffers {
+  buffers-per-numa 128000
+  default data-size 2048
+}
+plugins {
+  path /usr/lib/vpp_plugins
+  plugin default { disable }
+  plugin dpdk_plugin.so { enable }
+}
+statseg {
+  size 1G
+  per-node-counters on
+}
+logging {
+  default-log-level debug
+  class dpdk/cryptodev { rate-limit 100 level debug syslog-level error }
+}",
+        )
+        .unwrap();
+        assert_eq!(cfg.unix.cli_listen, PathBuf::from("/run/vpp/cli.sock"));
+        assert_eq!(cfg.unix.poll_sleep_usec, Some(100));
+        assert_eq!(cfg.unix.pidfile, Some(PathBuf::from("/run/vpp/vpp.pid")));
+        assert_eq!(cfg.cpu.main_core, Some(1));
+        assert_eq!(cfg.buffers.buffers_per_numa, 128000);
+        let ignored = cfg.ignored.join("\n");
+        for what in [
+            "line 13: section `api-trace` ignored",
+            "section `api-segment` ignored",
+            "section `socksvr` ignored",
+            "section `memory` ignored",
+            "section `plugins` ignored: the plugins are built in (`show plugins`)",
+            "section `statseg` ignored",
+            "section `logging` ignored",
+            "`unix { gid vpp }` ignored",
+            "`cpu { relative }` ignored",
+            "`cpu { scheduler-policy fifo }` ignored",
+        ] {
+            assert!(ignored.contains(what), "{what}: {ignored}");
+        }
+        assert!(cfg.ignored.iter().all(|l| !l.contains('\n')));
     }
 }
