@@ -9,7 +9,9 @@
 //! line, Ctrl-D, `quit` or `exit` leave. A failing command prints one line and
 //! the session goes on; a lost connection is re-established on the next command.
 //! Pasted text with several lines runs as one command per line (see
-//! [`split_commands`]), stopping at the first error.
+//! [`split_commands`]), stopping at the first error. With standard input not a terminal
+//! (`dpctl < setup.cli`, a pipe) every line runs, failures are reported and the exit status is 1
+//! if any failed (see [`piped`]). `--version` is answered by dpctl itself.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,7 @@ const HISTORY_MAX: usize = 1000;
 #[derive(Debug, Parser)]
 #[command(
     name = "dpctl",
+    version,
     about = "Control a running dataplane daemon (vppctl style)",
     long_about = "Runs COMMAND on the dataplane daemon and prints its output; \
                   without COMMAND, starts an interactive session \
@@ -67,7 +70,17 @@ pub struct Opts {
 pub fn main() -> i32 {
     let opts = Opts::parse();
     if opts.command.is_empty() {
-        interactive(&opts.socket)
+        use std::io::IsTerminal;
+        if io::stdin().is_terminal() {
+            interactive(&opts.socket)
+        } else {
+            piped(
+                &opts.socket,
+                &mut io::stdin().lock(),
+                &mut io::stdout().lock(),
+                &mut io::stderr().lock(),
+            )
+        }
     } else {
         let line = opts.command.join(" ");
         one_shot(
@@ -77,6 +90,78 @@ pub fn main() -> i32 {
             &mut io::stderr().lock(),
         )
     }
+}
+
+/// Commands from a pipe or a file (`dpctl < setup.cli`, `echo show errors | dpctl`): each line
+/// runs as it arrives (a `{` block may span lines), every failure is reported on `err` and the
+/// rest still runs; a line that is not UTF-8 is reported and skipped; `quit`/`exit` stop.
+/// Returns 0 if everything ran, 1 if anything failed.
+pub fn piped(
+    socket: &Path,
+    input: &mut dyn io::BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut status = 0;
+    // Connect first, so that no daemon is an error even with nothing to send.
+    let mut client = match Client::connect(socket) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let _ = writeln!(err, "{}", connect_error(socket, &e));
+            return 1;
+        }
+    };
+    let mut pending = String::new();
+    let mut lines = io::BufRead::split(input, b'\n').enumerate().peekable();
+    while let Some((i, raw)) = lines.next() {
+        let raw = match raw {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(err, "dpctl: cannot read the input: {e}");
+                return 1;
+            }
+        };
+        match String::from_utf8(raw) {
+            Ok(l) => {
+                pending.push_str(&l);
+                pending.push('\n');
+            }
+            Err(_) => {
+                let _ = writeln!(err, "dpctl: line {}: not valid UTF-8, skipped", i + 1);
+                status = 1;
+            }
+        }
+        let depth = pending.matches('{').count() as i64 - pending.matches('}').count() as i64;
+        if depth > 0 && lines.peek().is_some() {
+            continue;
+        }
+        for cmd in split_commands(&std::mem::take(&mut pending)) {
+            if cmd == "quit" || cmd == "exit" {
+                return status;
+            }
+            if client.is_none() {
+                match Client::connect(socket) {
+                    Ok(c) => client = Some(c),
+                    Err(e) => {
+                        let _ = writeln!(err, "{}", connect_error(socket, &e));
+                        return 1;
+                    }
+                }
+            }
+            let Some(c) = client.as_mut() else { return 1 };
+            let mut w = LineEnd::new(out);
+            let r = c.exec_to(&cmd, &mut w);
+            let _ = w.finish();
+            if let Err(e) = r {
+                let _ = writeln!(err, "{}", error_line(socket, &e));
+                status = 1;
+                if e.is_connection() {
+                    client = None;
+                }
+            }
+        }
+    }
+    status
 }
 
 /// The one-line message for a failed connection.

@@ -83,6 +83,64 @@ fn one_shot() {
     assert_eq!(d.stop().value, 3);
 }
 
+fn dpctl_stdin(socket: &Path, input: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut c = Command::new(DPCTL)
+        .arg("-s")
+        .arg(socket)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(input).unwrap();
+    let out = c.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn piped_commands_all_run_and_failures_set_the_exit_status() {
+    let dir = tempdir();
+    let sock = dir.path().join("cli.sock");
+    // --version is answered without a daemon.
+    let out = Command::new(DPCTL).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("dpctl {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    // No daemon: one line, exit 1, even with nothing to send.
+    let (code, _, err) = dpctl_stdin(&sock, b"");
+    assert_eq!(code, 1);
+    assert!(err.starts_with("cannot connect to "), "{err}");
+
+    let d = Daemon::start(&sock);
+    let (code, out, err) = dpctl_stdin(&sock, b"set counter 1\nshow counter\n");
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "counter 1\n", ""));
+    // A failing line is reported and the rest still runs; the status says something failed.
+    let (code, out, err) = dpctl_stdin(
+        &sock,
+        b"set counter 2\nbogus thing\n# a comment\n\nset counter 5\nshow counter\n",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(out, "counter 5\n");
+    assert!(err.starts_with("unknown command `bogus thing`"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+    // A line that is not UTF-8 is named and skipped.
+    let (code, out, err) = dpctl_stdin(&sock, b"set counter 6\n\xff\xfe junk\nshow counter\n");
+    assert_eq!(code, 1);
+    assert_eq!(out, "counter 6\n");
+    assert_eq!(err, "dpctl: line 2: not valid UTF-8, skipped\n");
+    // quit stops there.
+    let (code, out, _) = dpctl_stdin(&sock, b"set counter 7\nquit\nset counter 8\n");
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert_eq!(d.stop().value, 7);
+}
+
 fn spawn(socket: &Path, history: &Path) -> PtySession {
     let mut cmd = Command::new(DPCTL);
     cmd.arg("-s")
