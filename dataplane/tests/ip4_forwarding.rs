@@ -715,3 +715,103 @@ fn nonsense_addresses_ports_and_counts_are_refused_by_name() {
     app.exec("nat44 add static mapping tcp local 10.1.2.2 65535 external 10.96.0.1 8080")
         .unwrap();
 }
+
+/// VRFs as Contiv uses them (pods in their own table): `ip table add`, `set interface ip
+/// table`, routes per table; the same subnet in two tables forwards by the receiving
+/// interface's table.
+#[test]
+fn vrfs_keep_overlapping_subnets_apart() {
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create tap id 0 hw-addr 02:fe:00:00:00:01
+create tap id 1 hw-addr 02:fe:00:00:00:02
+create tap id 2 hw-addr 02:fe:00:00:00:03
+create tap id 3 hw-addr 02:fe:00:00:00:04
+ip table add 5
+set interface ip table tap2 5
+set interface ip table tap3 5
+set interface state tap0 up
+set interface state tap1 up
+set interface state tap2 up
+set interface state tap3 up
+set interface ip address tap0 10.1.1.1/24
+set interface ip address tap1 10.1.2.1/24
+set interface ip address tap2 10.1.1.1/24
+set interface ip address tap3 10.1.3.1/24
+set ip neighbor tap1 10.1.2.2 00:00:00:00:00:0b static
+set ip neighbor tap3 10.1.3.2 00:00:00:00:00:0c static
+ip route add 192.168.0.0/16 via 10.1.2.2 tap1
+ip route add 192.168.0.0/16 table 5 via 10.1.3.2 tap3",
+    )
+    .unwrap();
+    app.dp.graph.vm.clock = Clock::manual(1_000_000_000);
+    // The same source in both tables; the route in the receiving interface's table wins.
+    send(
+        &mut app,
+        "tap0",
+        ping(A_MAC, TAP0_MAC, A, [192, 168, 1, 1], 64),
+    );
+    send(
+        &mut app,
+        "tap2",
+        ping(A_MAC, [0x02, 0xfe, 0, 0, 0, 0x03], A, [192, 168, 1, 1], 64),
+    );
+    assert_eq!(out(&app, "tap1").len(), 1, "table 0 routes via tap1");
+    assert_eq!(out(&app, "tap3").len(), 1, "table 5 routes via tap3");
+    assert_eq!(&out(&app, "tap3")[0][..6], &[0, 0, 0, 0, 0, 0x0c]);
+    // 10.1.2.0/24 exists only in table 0: from table 5 it is unreachable.
+    send(
+        &mut app,
+        "tap2",
+        ping(A_MAC, [0x02, 0xfe, 0, 0, 0, 0x03], A, [10, 1, 2, 2], 64),
+    );
+    assert_eq!(
+        out(&app, "tap1").len(),
+        1,
+        "no leak from table 5 into table 0"
+    );
+    // Each table shows its own entries.
+    let t5 = app.exec("show ip fib table 5").unwrap();
+    assert!(t5.starts_with("ipv4-VRF:5, fib_index:1"), "{t5}");
+    assert!(
+        t5.contains("10.1.3.0/24") && !t5.contains("10.1.2.0/24"),
+        "{t5}"
+    );
+    let all = app.exec("show ip fib").unwrap();
+    assert!(all.contains("ipv4-VRF:0, fib_index:0") && all.contains("ipv4-VRF:5, fib_index:1"));
+    let summary = app.exec("show ip fib summary").unwrap();
+    assert_eq!(summary.matches("Prefix length").count(), 2, "{summary}");
+    // Bad input names the problem and changes nothing.
+    for (bad, says) in [
+        (
+            "ip route add 10.9.0.0/16 table 7 via 10.1.3.2 tap3",
+            "table 7 does not exist; create it with `ip table add 7`",
+        ),
+        ("set interface ip table tap0 7", "table 7 does not exist"),
+        (
+            "set interface ip table tap0 5",
+            "the interface has IP addresses: remove them first",
+        ),
+        ("show ip fib table 9", "table 9 does not exist"),
+    ] {
+        let before = app.exec("show ip fib").unwrap();
+        let e = app.exec(bad).expect_err(bad).to_string();
+        assert!(e.contains(says) && !e.contains('\n'), "{bad}: {e}");
+        assert_eq!(app.exec("show ip fib").unwrap(), before);
+    }
+    // Moving an interface: addresses out, table, addresses in.
+    app.exec("set interface ip address del tap0 all").unwrap();
+    app.exec("set interface ip table tap0 5").unwrap();
+    app.exec("set interface ip address tap0 10.1.9.1/24")
+        .unwrap();
+    assert!(app
+        .exec("show ip fib table 5")
+        .unwrap()
+        .contains("10.1.9.0/24"));
+    app.exec("ip route del 192.168.0.0/16 table 5").unwrap();
+    assert!(!app
+        .exec("show ip fib table 5")
+        .unwrap()
+        .contains("192.168.0.0/16"));
+    assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
+}

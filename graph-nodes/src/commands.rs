@@ -32,7 +32,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "ip route",
-            "ip route add|del [count <n>] <prefix>/<length> [table 0] via <next-hop> [<interface>] [weight <n>] | via <interface> | drop | unreachable",
+            "ip route add|del [count <n>] <prefix>/<length> [table <table-id>] via <next-hop> [<interface>] [weight <n>] | via <interface> | drop | unreachable",
             ip_route,
         ),
         (
@@ -45,7 +45,17 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             "set ip arp [del] [static] [no-fib-entry] <interface> <address> <mac> [del]",
             set_ip_neighbor,
         ),
-        ("show ip fib", "show ip fib [summary | <prefix>/<length> | <address>]", show_ip_fib),
+        (
+            "show ip fib",
+            "show ip fib [summary] [table <table-id>] [<prefix>/<length> | <address>]",
+            show_ip_fib,
+        ),
+        ("ip table add", "ip table add <table-id>", ip_table_add),
+        (
+            "set interface ip table",
+            "set interface ip table <interface> <table-id>",
+            set_interface_ip_table,
+        ),
         ("show adj", "show adj [<index>]", show_adj),
         ("show ip neighbors", "show ip neighbors", show_ip_neighbors),
         ("show ip arp", "show ip arp", show_ip_neighbors),
@@ -212,15 +222,12 @@ fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
             )));
         }
     }
+    let mut table = table_arg(dp, a)?;
     let (addr, len) = a.ip4_prefix()?;
-    if a.keyword("table") {
-        let t = a.u32()?;
-        if t != 0 {
-            return Err(err(format!(
-                "table {t} does not exist; only table 0 is configured"
-            )));
-        }
+    if let Some(t) = table_arg(dp, a)? {
+        table = Some(t);
     }
+    let fib_index = table.unwrap_or(0);
     let mut paths = Vec::new();
     while !a.is_empty() {
         if a.keyword("via") || a.peek() == Some("drop") || a.peek() == Some("unreachable") {
@@ -257,14 +264,15 @@ fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
                 let p = Ipv4Addr::from((base + step * k) as u32);
                 let r = if add {
                     paths.iter().try_for_each(|path| {
-                        fib.add_path(0, p, len, Source::Cli, *path).map(|_| ())
+                        fib.add_path(fib_index, p, len, Source::Cli, *path)
+                            .map(|_| ())
                     })
                 } else if paths.is_empty() {
-                    fib.del_source(0, p, len, Source::Cli)
+                    fib.del_source(fib_index, p, len, Source::Cli)
                 } else {
-                    paths
-                        .iter()
-                        .try_for_each(|path| fib.del_path(0, p, len, Source::Cli, path.kind))
+                    paths.iter().try_for_each(|path| {
+                        fib.del_path(fib_index, p, len, Source::Cli, path.kind)
+                    })
                 };
                 r.map_err(|e| {
                     err(if k == 0 {
@@ -282,6 +290,48 @@ fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
             )));
         }
     }
+    Ok(String::new())
+}
+
+/// `table N` (VPP's table id) if it comes next: the table's fib index, or an error naming a
+/// table that was never added.
+fn table_arg(dp: &Dataplane, a: &mut Args) -> Result<Option<u32>, CliError> {
+    if !a.keyword("table") {
+        return Ok(None);
+    }
+    let id = a.u32()?;
+    ip4(dp).fib.read().fib_index(id).map(Some).ok_or_else(|| {
+        err(format!(
+            "table {id} does not exist; create it with `ip table add {id}`"
+        ))
+    })
+}
+
+fn ip_table_add(dp: &mut Dataplane, a: &mut Args) -> R {
+    let id = a.u32()?;
+    a.expect_end()?;
+    if id == u32::MAX {
+        return Err(err(format!(
+            "table id {id} is reserved; use 0-{}",
+            u32::MAX - 1
+        )));
+    }
+    ip4(dp).clone().fib.write().create_table(id);
+    Ok(String::new())
+}
+
+fn set_interface_ip_table(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = interface_arg(dp, a)?;
+    let id = a.u32()?;
+    a.expect_end()?;
+    let h = ip4(dp).clone();
+    let mut fib = h.fib.write();
+    let index = fib.fib_index(id).ok_or_else(|| {
+        err(format!(
+            "table {id} does not exist; create it with `ip table add {id}`"
+        ))
+    })?;
+    fib.set_interface_table(sw, index).map_err(|e| err(e.0))?;
     Ok(String::new())
 }
 
@@ -358,6 +408,7 @@ fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
         }
         return Ok(s);
     }
+    let table = table_arg(dp, a)?;
     let mut only = None;
     if !a.is_empty() {
         let mark = a.mark();
@@ -373,7 +424,16 @@ fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
     let h = ip4(dp).clone();
     let im = dp.interfaces.read();
     let fib = h.fib.read();
-    Ok(fib.format_table(0, only, &|sw| im.name(sw)))
+    // Every table (VPP's order: by fib index), or the one asked for.
+    let tables: Vec<u32> = match table {
+        Some(t) => vec![t],
+        None => (0..fib.n_tables()).collect(),
+    };
+    let out: Vec<String> = tables
+        .into_iter()
+        .map(|t| fib.format_table(t, only, &|sw| im.name(sw)))
+        .collect();
+    Ok(out.join("\n"))
 }
 
 fn show_adj(dp: &mut Dataplane, a: &mut Args) -> R {

@@ -853,6 +853,38 @@ impl Ip4Main {
         }
     }
 
+    /// Put an interface in table `fib` (`set interface ip table`): its addresses, routes
+    /// through it and neighbours live in one table, so it must have none yet.
+    pub fn set_interface_table(&mut self, sw_if_index: u32, fib: u32) -> Result<(), FibError> {
+        if fib as usize >= self.tables.len() {
+            return Err(FibError(format!("no FIB with index {fib}")));
+        }
+        if self.interface_fib(sw_if_index) == fib {
+            return Ok(());
+        }
+        if self
+            .if_addrs
+            .get(sw_if_index as usize)
+            .is_some_and(|a| !a.is_empty())
+        {
+            return Err(FibError(
+                "the interface has IP addresses: remove them first (`set interface ip address del IF all`), then add them in the new table".into(),
+            ));
+        }
+        if self.neighbors.keys().any(|&(sw, _)| sw == sw_if_index) {
+            return Err(FibError(
+                "the interface has IP neighbours: delete them first (`set ip neighbor del ...`)"
+                    .into(),
+            ));
+        }
+        let i = sw_if_index as usize;
+        if self.if_fib.len() <= i {
+            self.if_fib.resize(i + 1, 0);
+        }
+        self.if_fib[i] = fib;
+        Ok(())
+    }
+
     /// First address of an interface (or of the interface it is unnumbered to).
     pub fn interface_address(&self, sw_if_index: u32) -> Option<Ipv4Addr> {
         let sw = self
