@@ -81,6 +81,13 @@ trace add virtio-input 10",
         .exec("show ip neighbors")
         .unwrap()
         .contains("02:00:00:00:aa:02"));
+    let tap = app.exec("show tap tap0").unwrap();
+    assert!(
+        tap.contains(&format!("  name \"{host}\"\n  host-ns \"{}\"", ns.0))
+            && tap.contains("  tap-fds ")
+            && !tap.contains("replay"),
+        "{tap}"
+    );
     assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
     app.exec("delete tap sw_if_index 1").unwrap();
 }

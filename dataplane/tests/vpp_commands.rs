@@ -140,3 +140,46 @@ fn clear_hardware_interfaces_zeroes_the_counters() {
         .unwrap()
         .contains("rx packets"));
 }
+
+#[test]
+fn show_tap_maps_each_tap_to_its_pod() {
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create tap id 1 hw-addr 02:fe:00:00:00:01 host-if-name vethpod1 host-ns pod1 host-mac-addr 02:00:00:00:00:11 host-ip4-addr 10.1.1.2/24 host-ip4-gw 10.1.1.1
+create tap id 2
+set interface state tap1 up
+create loopback interface",
+    )
+    .unwrap();
+    let s = app.exec("show tap tap1").unwrap();
+    assert_eq!(
+        s,
+        "Interface: tap1 (ifindex 1)
+  name \"vethpod1\"
+  host-ns \"pod1\"
+  host-mac-addr: 02:00:00:00:00:11
+  host-ip4-addr: 10.1.1.2/24
+  host-ip4-gw: 10.1.1.1
+  host-carrier-up: 1
+  tap-fds (replay: pcap-backed)
+  gso-enabled 0
+  csum-enabled 0
+  packet-coalesce 0
+  mac Address: 02:fe:00:00:00:01
+  device instance: 1
+  admin state: up"
+    );
+    let all = app.exec("show tap").unwrap();
+    assert!(
+        all.contains("Interface: tap1") && all.contains("Interface: tap2"),
+        "{all}"
+    );
+    assert!(all.contains("  name \"tap2\""), "{all}");
+    assert!(!all.contains("loop0"));
+    let e = app.exec("show tap loop0").unwrap_err().to_string();
+    assert_eq!(e, "`loop0` is not a tap interface");
+    assert!(app.exec("show tap tap9").is_err());
+    // A deleted tap is gone from the list.
+    app.exec("delete tap tap2").unwrap();
+    assert!(!app.exec("show tap").unwrap().contains("tap2"));
+}

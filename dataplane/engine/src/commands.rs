@@ -121,6 +121,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             delete_tap,
         ),
         (
+            "show tap",
+            "show tap [<interface>]",
+            crate::drivers::tap::show_tap,
+        ),
+        (
             "create host-interface",
             "create host-interface name <ifname> [hw-addr <mac>]",
             create_host_interface,
@@ -865,7 +870,11 @@ pub fn create_device_interface(
             f(dp, &spec)?
         }
     };
-    dp.create_interface(&spec.name, class, mac, spec.instance, dev)
+    let sw = dp.create_interface(&spec.name, class, mac, spec.instance, dev)?;
+    let mut im = dp.interfaces.write();
+    let hw = im.sw[sw as usize].hw_if_index as usize;
+    im.hw[hw].options = spec.options.clone();
+    Ok(sw)
 }
 
 fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {

@@ -126,6 +126,8 @@ pub struct HwInterface {
     pub tx_node: NodeIndex,
     /// Slot of ethernet-input (or the device-input arc start) in the input node (informational).
     pub rx_queue: u32,
+    /// The driver options it was created with (`host-if-name`, `host-ns`, ...: `show tap`).
+    pub options: Vec<(String, String)>,
 }
 
 /// The interface tables (shared; read per frame by nodes, written by the CLI).

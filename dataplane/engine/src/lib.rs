@@ -274,6 +274,7 @@ impl Dataplane {
                 output_node: buffer::INVALID_INDEX,
                 tx_node: buffer::INVALID_INDEX,
                 rx_queue: 0,
+                options: Vec::new(),
             });
             im.sw.push(SwInterface {
                 sw_if_index: 0,
@@ -538,6 +539,7 @@ impl Dataplane {
                 output_node,
                 tx_node,
                 rx_queue: 0,
+                options: Vec::new(),
             };
             let sw = SwInterface {
                 sw_if_index,

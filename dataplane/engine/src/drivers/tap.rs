@@ -319,3 +319,82 @@ impl Device for TapDevice {
         Some(tap_key(&self.host_name))
     }
 }
+
+/// `show tap [IF]`: each tap with its host side (name, namespace, MAC, address: which pod it
+/// is), in the layout of VPP's `show tap`.
+pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, cli::CliError> {
+    use std::fmt::Write;
+    let want = a.next_word();
+    a.expect_end()?;
+    let im = dp.interfaces.read();
+    if let Some(w) = &want {
+        let tap = im.by_name(w).map(|sw| im.hw[sw.hw_if_index as usize].class);
+        match tap {
+            None => return Err(cli::CliError::new(format!("unknown interface `{w}`"))),
+            Some(c) if c != crate::interface::DeviceClass::Tap => {
+                return Err(cli::CliError::new(format!("`{w}` is not a tap interface")))
+            }
+            _ => {}
+        }
+    }
+    let mut s = String::new();
+    for h in &im.hw {
+        let sw = &im.sw[h.sw_if_index as usize];
+        if h.class != crate::interface::DeviceClass::Tap
+            || sw.deleted
+            || want.as_deref().is_some_and(|w| w != sw.name)
+        {
+            continue;
+        }
+        let opt = |k: &str| {
+            h.options
+                .iter()
+                .find(|(o, _)| o == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let _ = writeln!(s, "Interface: {} (ifindex {})", sw.name, h.hw_if_index);
+        let default_name = format!("tap{}", h.dev_instance);
+        let _ = writeln!(
+            s,
+            "  name \"{}\"",
+            opt("host-if-name").unwrap_or(&default_name)
+        );
+        if let Some(ns) = opt("host-ns") {
+            let _ = writeln!(s, "  host-ns \"{ns}\"");
+        }
+        if let Some(m) = opt("host-mac-addr") {
+            let _ = writeln!(s, "  host-mac-addr: {m}");
+        }
+        if let Some(ip) = opt("host-ip4-addr") {
+            let _ = writeln!(s, "  host-ip4-addr: {ip}");
+        }
+        if let Some(gw) = opt("host-ip4-gw") {
+            let _ = writeln!(s, "  host-ip4-gw: {gw}");
+        }
+        let _ = writeln!(s, "  host-carrier-up: {}", u8::from(h.link_up));
+        let fd = dp
+            .devices
+            .get(h.hw_if_index as usize)
+            .and_then(|d| d.as_ref())
+            .and_then(|d| d.lock().fd());
+        match (dp.mode, fd) {
+            (crate::Mode::Live, Some(fd)) => {
+                let _ = writeln!(s, "  tap-fds {fd}");
+            }
+            _ => {
+                let _ = writeln!(s, "  tap-fds (replay: pcap-backed)");
+            }
+        }
+        let _ = writeln!(s, "  gso-enabled 0");
+        let _ = writeln!(s, "  csum-enabled 0");
+        let _ = writeln!(s, "  packet-coalesce 0");
+        let _ = writeln!(s, "  mac Address: {}", crate::interface::format_mac(&h.mac));
+        let _ = writeln!(s, "  device instance: {}", h.dev_instance);
+        let _ = writeln!(
+            s,
+            "  admin state: {}",
+            if sw.admin_up { "up" } else { "down" }
+        );
+    }
+    Ok(s.trim_end().to_string())
+}
