@@ -136,7 +136,7 @@ pub fn piped(
             continue;
         }
         for cmd in split_commands(&std::mem::take(&mut pending)) {
-            if cmd == "quit" || cmd == "exit" {
+            if cmd == "quit" || cmd == "exit" || cmd == "q" {
                 return status;
             }
             if client.is_none() {
@@ -421,7 +421,7 @@ pub fn interactive(socket: &Path) -> i32 {
                     if let Some(h) = &history {
                         let _ = ed.save_history(h);
                     }
-                    if line == "quit" || line == "exit" {
+                    if line == "quit" || line == "exit" || line == "q" {
                         return 0;
                     }
                     let mut stdout = io::stdout().lock();

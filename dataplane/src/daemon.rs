@@ -276,7 +276,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
             Response::from(match &req {
                 cli::server::Request::Exec(line) => {
                     let l = line.trim();
-                    if l == "quit" || l == "exit" {
+                    if l == "quit" || l == "exit" || l == "q" {
                         Ok(String::new())
                     } else {
                         registry.execute(dp, l)

@@ -183,3 +183,14 @@ create loopback interface",
     app.exec("delete tap tap2").unwrap();
     assert!(!app.exec("show tap").unwrap().contains("tap2"));
 }
+
+#[test]
+fn show_node_counters_is_show_errors() {
+    let mut app = App::new(Mode::Replay);
+    app.exec("create loopback interface").unwrap();
+    assert_eq!(
+        app.exec("show node counters").unwrap(),
+        app.exec("show errors").unwrap()
+    );
+    assert!(app.exec("clear node counters").is_ok());
+}

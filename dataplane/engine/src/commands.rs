@@ -47,6 +47,8 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("clear runtime", "clear runtime", clear_runtime),
         ("show vlib graph", "show vlib graph [<node>]", show_vlib_graph),
         ("show errors", "show errors", show_errors),
+        ("show node counters", "show node counters", show_errors),
+        ("clear node counters", "clear node counters", clear_errors),
         ("clear errors", "clear errors", clear_errors),
         ("show trace", "show trace [max COUNT]", show_trace),
         ("trace add", "trace add <input-node> <count>", trace_add),
