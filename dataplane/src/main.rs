@@ -55,6 +55,14 @@ enum Cmd {
         #[arg(long, default_value_t = dataplane::replay_cmd::DEFAULT_VECTOR,
               value_parser = parse_vector)]
         vector: usize,
+        /// A command to run after the inputs, its output printed after the trace (repeatable:
+        /// `--then 'show errors' --then 'show nat44 sessions'`); on every node of a two-node
+        /// scenario.
+        #[arg(long = "then", value_name = "CMD")]
+        then: Vec<String>,
+        /// Print one JSON object (trace, outputs, counters, the --then outputs) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Compare two `show trace` texts record by record (timestamps and addresses ignored).
     TraceDiff {
@@ -119,9 +127,19 @@ fn main() -> ExitCode {
                 output_dir,
                 trace,
                 vector,
+                then,
+                json,
             }),
             _,
-        ) => run_replay(dir, config, inputs, output_dir, trace, vector),
+        ) => run_replay(
+            dir,
+            config,
+            inputs,
+            output_dir,
+            trace,
+            vector,
+            ReplayPrint { then, json },
+        ),
         (
             Some(Cmd::Bench {
                 configs,
@@ -183,6 +201,47 @@ fn parse_vector(s: &str) -> Result<usize, String> {
     }
 }
 
+/// How `dataplane replay` reports.
+struct ReplayPrint {
+    /// Commands run after the inputs.
+    then: Vec<String>,
+    /// One JSON object on stdout.
+    json: bool,
+}
+
+/// What one node's replay produced, for printing.
+struct NodeReport {
+    name: Option<String>,
+    trace: String,
+    frames_in: usize,
+    outputs: Vec<(String, PathBuf, usize)>,
+    drops: u64,
+    then: Vec<(String, Result<String, String>)>,
+    leaked: u32,
+}
+
+fn report(
+    name: Option<String>,
+    trace: String,
+    outcome: &engine::replay::ReplayOutcome,
+    app: &mut dataplane::App,
+    then: &[String],
+) -> NodeReport {
+    let drops = app.dp.graph.vm.if_counters.iter().map(|c| c.drops).sum();
+    NodeReport {
+        name,
+        trace,
+        frames_in: outcome.frames_in,
+        outputs: outcome.outputs.clone(),
+        drops,
+        then: then
+            .iter()
+            .map(|c| (c.clone(), app.exec(c).map_err(|e| e.to_string())))
+            .collect(),
+        leaked: outcome.buffers_in_use,
+    }
+}
+
 fn run_replay(
     dir: Option<PathBuf>,
     config: Option<PathBuf>,
@@ -190,77 +249,148 @@ fn run_replay(
     output_dir: Option<PathBuf>,
     trace: u32,
     vector: usize,
+    print: ReplayPrint,
 ) -> Result<(), String> {
-    if let (Some(d), None) = (&dir, &config) {
-        if dataplane::replay_cmd::is_multi_node(d) {
-            let nodes =
-                dataplane::replay_cmd::replay_topology(d, trace, output_dir.as_deref(), vector)?;
-            let mut out = std::io::stdout().lock();
-            let mut leaked = 0;
-            for n in &nodes {
-                let _ = writeln!(out, "{}", dataplane::replay_cmd::node_header(&n.name));
-                let _ = writeln!(out, "{}", n.trace);
-                for (ifname, path, k) in &n.outcome.outputs {
-                    eprintln!(
-                        "{}: wrote {k} frames of {ifname} to {}",
-                        n.name,
-                        path.display()
-                    );
+    let mut reports = Vec::new();
+    let multi =
+        matches!((&dir, &config), (Some(d), None) if dataplane::replay_cmd::is_multi_node(d));
+    if multi {
+        let d = dir.as_deref().unwrap_or(std::path::Path::new("."));
+        let nodes =
+            dataplane::replay_cmd::replay_topology(d, trace, output_dir.as_deref(), vector)?;
+        for mut n in nodes {
+            let t = std::mem::take(&mut n.trace);
+            reports.push(report(
+                Some(n.name.clone()),
+                t,
+                &n.outcome,
+                &mut n.app,
+                &print.then,
+            ));
+        }
+    } else {
+        let req = match (dir, config) {
+            (Some(d), None) => {
+                let mut r = ReplayRequest::from_dir(&d, trace)?;
+                if output_dir.is_some() {
+                    r.output_dir = output_dir;
                 }
-                leaked += n.outcome.buffers_in_use;
+                r.vector = vector;
+                r
             }
-            if leaked != 0 {
-                return Err(format!("{leaked} buffers were not returned"));
+            (None, Some(c)) => {
+                let mut ins = Vec::new();
+                for i in inputs {
+                    let (ifname, pcap) = i
+                        .split_once('=')
+                        .ok_or_else(|| format!("bad --input `{i}`: expected INTERFACE=PCAP"))?;
+                    ins.push((ifname.to_string(), PathBuf::from(pcap)));
+                }
+                ReplayRequest {
+                    config: c,
+                    history: Vec::new(),
+                    inputs: ins,
+                    output_dir,
+                    trace,
+                    vector,
+                }
             }
-            return Ok(());
-        }
+            (Some(_), Some(_)) => {
+                return Err("give either a scenario folder or --config, not both".into())
+            }
+            (None, None) => return Err("replay needs a scenario folder or --config FILE".into()),
+        };
+        let mut r = replay(&req)?;
+        let t = std::mem::take(&mut r.trace);
+        reports.push(report(None, t, &r.outcome, &mut r.app, &print.then));
     }
-    let req = match (dir, config) {
-        (Some(d), None) => {
-            let mut r = ReplayRequest::from_dir(&d, trace)?;
-            if output_dir.is_some() {
-                r.output_dir = output_dir;
-            }
-            r.vector = vector;
-            r
-        }
-        (None, Some(c)) => {
-            let mut ins = Vec::new();
-            for i in inputs {
-                let (ifname, pcap) = i
-                    .split_once('=')
-                    .ok_or_else(|| format!("bad --input `{i}`: expected INTERFACE=PCAP"))?;
-                ins.push((ifname.to_string(), PathBuf::from(pcap)));
-            }
-            ReplayRequest {
-                config: c,
-                history: Vec::new(),
-                inputs: ins,
-                output_dir,
-                trace,
-                vector,
-            }
-        }
-        (Some(_), Some(_)) => {
-            return Err("give either a scenario folder or --config, not both".into())
-        }
-        (None, None) => return Err("replay needs a scenario folder or --config FILE".into()),
-    };
-    let r = replay(&req)?;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", r.trace);
-    for (ifname, path, n) in &r.outcome.outputs {
-        if !path.as_os_str().is_empty() {
-            eprintln!("wrote {n} frames of {ifname} to {}", path.display());
+    if print.json {
+        let nodes: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "node": n.name,
+                    "frames_in": n.frames_in,
+                    "outputs": n.outputs.iter().map(|(i, p, k)| serde_json::json!({
+                        "interface": i,
+                        "frames": k,
+                        "file": (!p.as_os_str().is_empty()).then(|| p.display().to_string()),
+                    })).collect::<Vec<_>>(),
+                    "drops": n.drops,
+                    "buffers_not_returned": n.leaked,
+                    "trace": n.trace,
+                    "then": n.then.iter().map(|(c, r)| match r {
+                        Ok(o) => serde_json::json!({"command": c, "output": o}),
+                        Err(e) => serde_json::json!({"command": c, "error": e}),
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let doc = if multi {
+            serde_json::json!({ "nodes": nodes })
+        } else {
+            nodes.into_iter().next().unwrap_or_default()
+        };
+        let _ = writeln!(out, "{doc:#}");
+    } else {
+        for n in &reports {
+            if let Some(name) = &n.name {
+                let _ = writeln!(out, "{}", dataplane::replay_cmd::node_header(name));
+            }
+            let _ = writeln!(out, "{}", n.trace);
+            for (c, r) in &n.then {
+                let _ = writeln!(out, "\ndpctl# {c}");
+                match r {
+                    Ok(o) => {
+                        let _ = writeln!(out, "{o}");
+                    }
+                    Err(e) => {
+                        let _ = writeln!(out, "error: {e}");
+                    }
+                }
+            }
         }
     }
-    if r.outcome.buffers_in_use != 0 {
-        return Err(format!(
-            "{} buffers were not returned",
-            r.outcome.buffers_in_use
-        ));
+    drop(out);
+    let mut failed = Vec::new();
+    for n in &reports {
+        let who = n
+            .name
+            .as_ref()
+            .map(|x| format!("{x}: "))
+            .unwrap_or_default();
+        for (ifname, path, k) in &n.outputs {
+            if !path.as_os_str().is_empty() {
+                eprintln!("{who}wrote {k} frames of {ifname} to {}", path.display());
+            }
+        }
+        let outs: Vec<String> = n
+            .outputs
+            .iter()
+            .map(|(i, _, k)| format!("{i} {k}"))
+            .collect();
+        eprintln!(
+            "{who}replay: {} frames in, out: {}, {} dropped (show errors / --then 'show errors' for the reasons)",
+            n.frames_in,
+            if outs.is_empty() { "none".to_string() } else { outs.join(", ") },
+            n.drops
+        );
+        failed.extend(
+            n.then
+                .iter()
+                .filter(|(_, r)| r.is_err())
+                .map(|(c, _)| format!("{who}`{c}` failed")),
+        );
+        if n.leaked != 0 {
+            failed.push(format!("{who}{} buffers were not returned", n.leaked));
+        }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
 }
 
 fn run_trace_diff(expected: &std::path::Path, actual: &std::path::Path) -> Result<(), String> {
