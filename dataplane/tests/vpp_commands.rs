@@ -194,3 +194,61 @@ fn show_node_counters_is_show_errors() {
     );
     assert!(app.exec("clear node counters").is_ok());
 }
+
+#[test]
+fn pcap_trace_drop_writes_dropped_frames_as_received() {
+    use engine::replay::inject_frame;
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create tap id 0 hw-addr 02:fe:00:00:00:01
+set interface state tap0 up
+set interface ip address tap0 10.1.1.1/24",
+    )
+    .unwrap();
+    let file = std::env::temp_dir().join(format!("dp-drop-{}.pcap", std::process::id()));
+    app.exec(&format!("pcap trace drop max 10 file {}", file.display()))
+        .unwrap();
+    assert!(app.exec("pcap trace status").unwrap().contains(" drop "));
+    // To an address no route covers: ip4-lookup drops it.
+    let mut f = Vec::new();
+    etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 0x0a], [0x02, 0xfe, 0, 0, 0, 1])
+        .ipv4([10, 1, 1, 2], [192, 0, 2, 1], 64)
+        .udp(1000, 2000)
+        .write(&mut f, b"dropped")
+        .unwrap();
+    let now = app.dp.graph.vm.clock.now_ns();
+    inject_frame(&app.dp, "tap0", now, f.clone()).unwrap();
+    app.dp.run_until_idle();
+    let out = app.exec("pcap trace off").unwrap();
+    assert!(out.starts_with("Write 1 packets to "), "{out}");
+    let frames = engine::pcap::read_pcap(&file).unwrap();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].data, f, "the frame as it was received");
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn pcap_trace_reports_a_bad_file_at_start_and_live_times_are_wall_clock() {
+    let mut app = App::new(Mode::Replay);
+    let e = app
+        .exec("pcap trace rx tx file /nonexistent-dir/x.pcap")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("cannot write the capture file /nonexistent-dir/x.pcap: "),
+        "{e}"
+    );
+    assert_eq!(
+        app.exec("pcap trace status").unwrap(),
+        "pcap capture is off"
+    );
+    let mut live = App::new(Mode::Live);
+    let file = std::env::temp_dir().join(format!("dp-live-{}.pcap", std::process::id()));
+    live.exec(&format!("pcap trace rx file {}", file.display()))
+        .unwrap();
+    let off = live.dp.graph.vm.capture.as_ref().unwrap().ts_offset_ns;
+    // 2023-01-01 or later: real time, not 1970.
+    assert!(off > 1_672_531_200_000_000_000, "{off}");
+    live.exec("pcap trace off").unwrap();
+    let _ = std::fs::remove_file(&file);
+}

@@ -1,6 +1,7 @@
-//! `pcap trace rx tx [max N] [intfc IF|any] [file NAME]`: capture received and transmitted frames
-//! of one or all interfaces into a pcap file (written by `pcap trace off`), as VPP's pcap trace.
-//! Frames are copied only while a capture is on; `max` bounds the memory it takes.
+//! `pcap trace [rx] [tx] [drop] [max N] [intfc IF|any] [file NAME]`: capture received, transmitted
+//! and dropped frames of one or all interfaces into a pcap file (written by `pcap trace off`), as
+//! VPP's pcap trace. Frames are copied only while a capture is on; `max` bounds the memory it
+//! takes. In live mode the file carries wall-clock times; a replay keeps its input's times.
 
 use std::path::PathBuf;
 
@@ -11,6 +12,10 @@ pub struct Capture {
     pub rx: bool,
     /// Capture transmitted frames.
     pub tx: bool,
+    /// Capture dropped frames (from their Ethernet header, as received).
+    pub drop: bool,
+    /// Added to the graph clock for the file's timestamps (live mode: wall clock at clock 0).
+    pub ts_offset_ns: u64,
     /// Stop after this many frames.
     pub max: u32,
     /// Only this interface (None: any).
@@ -37,6 +42,15 @@ impl Capture {
         self.frames.push((now_ns, frame.to_vec()));
     }
 
+    /// Record a frame dropped on its way from `sw_if_index` (`pcap trace drop`).
+    #[inline]
+    pub fn offer_drop(&mut self, sw_if_index: u32, now_ns: u64, frame: &[u8]) {
+        if !self.drop || self.sw_if_index.is_some_and(|s| s != sw_if_index) || self.is_full() {
+            return;
+        }
+        self.frames.push((now_ns, frame.to_vec()));
+    }
+
     /// True once `max` frames were captured.
     pub fn is_full(&self) -> bool {
         self.frames.len() as u32 >= self.max
@@ -48,6 +62,7 @@ pub fn default_file(rx: bool, tx: bool) -> PathBuf {
     PathBuf::from(match (rx, tx) {
         (true, false) => "/tmp/rx.pcap",
         (false, true) => "/tmp/tx.pcap",
+        (false, false) => "/tmp/drop.pcap",
         _ => "/tmp/rxandtx.pcap",
     })
 }

@@ -159,7 +159,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "pcap trace",
-            "pcap trace [rx] [tx] [max <n>] [intfc <interface>|any] [file <name>] | off | status",
+            "pcap trace [rx] [tx] [drop] [max <n>] [intfc <interface>|any] [file <name>] | off | status",
             pcap_trace,
         ),
         (
@@ -1145,9 +1145,12 @@ fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {
             .capture
             .take()
             .ok_or_else(|| err("no pcap capture is running"))?;
+        let off = cap.ts_offset_ns;
         crate::pcap::write_pcap(
             &cap.file,
-            cap.frames.iter().map(|(t, d)| (*t, d.as_slice())),
+            cap.frames
+                .iter()
+                .map(|(t, d)| (t.saturating_add(off), d.as_slice())),
         )
         .map_err(err)?;
         return Ok(format!(
@@ -1161,9 +1164,10 @@ fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {
         return Ok(match &dp.graph.vm.capture {
             None => "pcap capture is off".into(),
             Some(c) => format!(
-                "capturing{}{} to {}: {} of {} packets",
+                "capturing{}{}{} to {}: {} of {} packets",
                 if c.rx { " rx" } else { "" },
                 if c.tx { " tx" } else { "" },
+                if c.drop { " drop" } else { "" },
                 c.file.display(),
                 c.frames.len(),
                 c.max
@@ -1171,11 +1175,14 @@ fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {
         });
     }
     let (mut rx, mut tx, mut max, mut sw, mut file) = (false, false, 100u32, None, None);
+    let mut drop = false;
     while !a.is_empty() {
         if a.keyword("rx") {
             rx = true;
         } else if a.keyword("tx") {
             tx = true;
+        } else if a.keyword("drop") {
+            drop = true;
         } else if a.keyword("max") {
             max = a.u32()?;
             if max == 0 || max > 10_000_000 {
@@ -1202,20 +1209,52 @@ fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {
             return Err(a.unknown());
         }
     }
-    if !rx && !tx {
-        return Err(err("expected `rx`, `tx` or both (or `off`, `status`)"));
+    if !rx && !tx && !drop {
+        return Err(err(
+            "expected `rx`, `tx`, `drop` or several (or `off`, `status`)",
+        ));
     }
     if dp.graph.vm.capture.is_some() {
         return Err(err(
             "a pcap capture is already running; `pcap trace off` first",
         ));
     }
+    let file = file.unwrap_or_else(|| {
+        if drop && !rx && !tx {
+            crate::capture::default_file(false, false)
+        } else {
+            crate::capture::default_file(rx, tx)
+        }
+    });
+    // A file that cannot be written is an error now, not when the capture stops.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&file)
+        .map_err(|e| {
+            err(format!(
+                "cannot write the capture file {}: {e}",
+                file.display()
+            ))
+        })?;
+    // Live captures carry wall-clock times (the graph clock counts from the start).
+    let ts_offset_ns = if dp.mode == Mode::Live {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        wall.saturating_sub(dp.graph.vm.clock.now_ns())
+    } else {
+        0
+    };
     dp.graph.vm.capture = Some(crate::capture::Capture {
         rx,
         tx,
+        drop,
+        ts_offset_ns,
         max,
         sw_if_index: sw,
-        file: file.unwrap_or_else(|| crate::capture::default_file(rx, tx)),
+        file,
         frames: Vec::new(),
     });
     Ok(String::new())

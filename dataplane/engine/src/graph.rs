@@ -431,6 +431,22 @@ impl Node for ErrorDrop {
             if let Some(r) = cx.trace(bi) {
                 r.u[0] = e as u64;
             }
+            let vm = &mut *cx.vm;
+            if let Some(cap) = vm.capture.as_mut() {
+                // From the Ethernet header when the frame still has it (as it was received).
+                let m = vm.buffers.meta(bi);
+                let cur = m.current_data();
+                let start = if m.flags & crate::buffer::flags::L2_HDR_OFFSET_VALID != 0
+                    && m.l2_hdr_offset <= cur
+                {
+                    m.l2_hdr_offset
+                } else {
+                    cur
+                };
+                let n = (cur - start) as usize + usize::from(m.current_length());
+                let raw = vm.buffers.raw_from(bi, start);
+                cap.offer_drop(rx, vm.now_ns, &raw[..n.min(raw.len())]);
+            }
         }
         cx.vm.buffers.free(frame);
     }
