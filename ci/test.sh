@@ -14,9 +14,9 @@ fi
 
 # Debian packages: DPDK 22.11 (headers, and the PMD plugins EAL loads at run time), libxdp/libbpf
 # for AF_XDP, libclang for dpdk-sys's bindgen, and what the namespace tests run (tshark decodes
-# the two-node underlay).
+# the two-node underlay; socat and nc talk to the CLI socket as VPP users do).
 DEB_PACKAGES=(libdpdk-dev dpdk libxdp-dev libbpf-dev xdp-tools clang libclang-dev pkg-config
-              iproute2 ethtool python3 curl tshark g++ iperf3 iputils-ping)
+              iproute2 ethtool python3 curl tshark g++ iperf3 iputils-ping socat netcat-openbsd)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

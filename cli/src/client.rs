@@ -60,8 +60,11 @@ pub struct Client {
 impl Client {
     /// Connects to the CLI socket at `path`.
     pub fn connect(path: &Path) -> io::Result<Client> {
+        let mut stream = UnixStream::connect(path)?;
+        // Say at once that frames follow (the server greets silent clients as telnet ones).
+        crate::proto::write_frame(&mut stream, Kind::Hello, b"")?;
         Ok(Client {
-            stream: UnixStream::connect(path)?,
+            stream,
             dec: Decoder::new(&[Kind::Out, Kind::End, Kind::Err]),
         })
     }

@@ -19,6 +19,9 @@ pub(crate) enum Kind {
     Exec,
     /// Client → server: complete a partial line.
     Complete,
+    /// Client → server: "I speak frames" (sent on connect; no response), so that a silent
+    /// dpctl is not taken for a telnet client.
+    Hello,
     /// Server → client: a chunk of output.
     Out,
     /// Server → client: the request succeeded (payload must be empty).
@@ -32,6 +35,7 @@ impl Kind {
         match self {
             Kind::Exec => "EXEC",
             Kind::Complete => "COMPLETE",
+            Kind::Hello => "HELLO",
             Kind::Out => "OUT",
             Kind::End => "END",
             Kind::Err => "ERR",
@@ -42,6 +46,7 @@ impl Kind {
         Some(match s {
             b"EXEC" => Kind::Exec,
             b"COMPLETE" => Kind::Complete,
+            b"HELLO" => Kind::Hello,
             b"OUT" => Kind::Out,
             b"END" => Kind::End,
             b"ERR" => Kind::Err,

@@ -15,6 +15,13 @@
 //! reads its output only ever occupies its own connection thread: the main
 //! thread never does socket I/O and never blocks on a client.
 //!
+//! # Two protocols on one socket
+//!
+//! A connection whose first byte is an upper-case letter speaks the framed protocol below
+//! (`dpctl`, [`crate::client`]); any other first byte, or silence for 100 ms, makes it a text
+//! or telnet session as VPP's CLI socket has them (`vppctl`, `socat`, `nc -U`; see
+//! [`crate::telnet`]).
+//!
 //! # Wire protocol
 //!
 //! Every message is a frame: an ASCII header `KIND LEN\n` (`LEN` in decimal)
@@ -27,6 +34,8 @@
 //!
 //! - `EXEC <len>\n<command line>`: run a command line (UTF-8).
 //! - `COMPLETE <len>\n<partial line>`: ask for the possible next words (UTF-8).
+//! - `HELLO 0\n`: sent by the client on connect (no response), so that a client that says
+//!   nothing yet is not greeted as a telnet one.
 //!
 //! Server → client, the response to each request, in order:
 //!
@@ -170,6 +179,8 @@ pub struct ServerOptions {
     pub max_clients: usize,
     /// Time a client has to finish a frame once it has started sending it.
     pub frame_timeout: Duration,
+    /// Prompt of interactive telnet sessions (see [`crate::telnet`]).
+    pub prompt: String,
 }
 
 impl Default for ServerOptions {
@@ -177,6 +188,7 @@ impl Default for ServerOptions {
         ServerOptions {
             max_clients: 64,
             frame_timeout: Duration::from_secs(10),
+            prompt: "dpctl# ".into(),
         }
     }
 }
@@ -527,15 +539,63 @@ fn refuse(mut stream: UnixStream, msg: &str) {
 /// How often an idle connection thread checks for shutdown.
 const TICK: Duration = Duration::from_millis(250);
 
+/// Run one request on the main thread: (output, error), or None when the daemon is stopping.
+fn request(shared: &Shared, tx: &Sender<Msg>, req: Request) -> Option<Response> {
+    let (rtx, rrx) = mpsc::channel();
+    if shared.stop.load(Ordering::SeqCst) || tx.send(Msg::Req(req, rtx)).is_err() {
+        return None;
+    }
+    rrx.recv().ok()
+}
+
 fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
-    const ACCEPT: &[Kind] = &[Kind::Exec, Kind::Complete];
+    const ACCEPT: &[Kind] = &[Kind::Exec, Kind::Complete, Kind::Hello];
+    let mut buf = vec![0u8; 16 * 1024];
+    // The protocol, from the first bytes: dpctl frames start with an upper-case kind; other
+    // bytes are a text or telnet client; silence is a telnet client waiting to be greeted.
+    if stream
+        .set_read_timeout(Some(crate::telnet::NEGOTIATE_AFTER))
+        .is_err()
+    {
+        return;
+    }
+    let first = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => break Some(buf[..n].to_vec()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                break None
+            }
+            Err(_) => return,
+        }
+    };
     if stream.set_read_timeout(Some(TICK)).is_err() {
         return;
     }
+    let is_frames = first
+        .as_ref()
+        .is_some_and(|f| f.first().is_some_and(u8::is_ascii_uppercase));
+    if !is_frames {
+        let run =
+            |line: String| request(shared, tx, Request::Exec(line)).map(|r| (r.output, r.error));
+        crate::telnet::serve(
+            stream,
+            first.as_deref().unwrap_or(&[]),
+            first.is_none(),
+            &shared.opts.prompt,
+            &shared.stop,
+            &run,
+        );
+        return;
+    }
     let mut dec = Decoder::new(ACCEPT);
-    let mut buf = vec![0u8; 16 * 1024];
     // When the partial frame in `dec` started arriving.
     let mut frame_start: Option<Instant> = None;
+    if let Some(f) = first {
+        dec.push(&f);
+        frame_start = Some(Instant::now());
+    }
     loop {
         let frame = match dec.next_frame() {
             Err(msg) => return fail(stream, &msg),
@@ -547,14 +607,11 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
                 return fail(stream, "invalid UTF-8 in request");
             };
             let req = match frame.kind {
+                Kind::Hello => continue,
                 Kind::Complete => Request::Complete(line),
                 _ => Request::Exec(line),
             };
-            let (rtx, rrx) = mpsc::channel();
-            if shared.stop.load(Ordering::SeqCst) || tx.send(Msg::Req(req, rtx)).is_err() {
-                return fail(stream, "the daemon is shutting down");
-            }
-            let Ok(resp) = rrx.recv() else {
+            let Some(resp) = request(shared, tx, req) else {
                 return fail(stream, "the daemon is shutting down");
             };
             if send_response(&mut stream, &resp).is_err() {

@@ -187,7 +187,7 @@ fn garbage_clients_do_not_disturb() {
 
     // Malformed headers, bad kinds, huge lengths: ERR, then closed.
     for (bytes, expect) in [
-        (&b"HELLO 3\nabc"[..], "unexpected kind"),
+        (&b"HELO 3\nabc"[..], "unexpected kind"),
         (b"OUT 3\nabc", "unexpected kind"),
         (b"EXEC\n", "expected `KIND LEN`"),
         (b"EXEC abc\n", "not a decimal number"),
@@ -196,7 +196,6 @@ fn garbage_clients_do_not_disturb() {
         (b"EXEC 4294967295\nxx", "frame too long"),
         (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "unexpected kind"),
         (&[b'A'; 100], "no newline"),
-        (b"\xff\xfe\x00\x01 junk\n", "unexpected kind"),
     ] {
         let r = raw_exchange(&path, bytes);
         assert!(
@@ -273,11 +272,16 @@ fn garbage_clients_do_not_disturb() {
         }
         let mut s = UnixStream::connect(&path).unwrap();
         let _ = s.write_all(&bytes);
+        let _ = s.shutdown(std::net::Shutdown::Write);
         let r = read_all(&mut s, Duration::from_secs(5));
-        assert!(
-            r.is_empty() || r.starts_with(b"ERR ") || r.starts_with(b"OUT "),
-            "{r:?}"
-        );
+        // Frames (an upper-case start) are answered in frames; anything else is a text
+        // client, whose lines run as commands (here: unknown ones).
+        if bytes[0].is_ascii_uppercase() {
+            assert!(
+                r.is_empty() || r.starts_with(b"ERR ") || r.starts_with(b"OUT "),
+                "{r:?}"
+            );
+        }
         if round % 8 == 0 {
             assert_eq!(good.exec("show counter").unwrap(), "counter 7");
         }

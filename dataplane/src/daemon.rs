@@ -180,7 +180,13 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
             names.join(", ")
         ));
     }
-    let mut server = CliServer::bind(&cfg.unix.cli_listen)?;
+    let mut server = CliServer::bind_with(
+        &cfg.unix.cli_listen,
+        cli::server::ServerOptions {
+            prompt: cfg.unix.cli_prompt.clone(),
+            ..Default::default()
+        },
+    )?;
     if let Some(pf) = &cfg.unix.pidfile {
         if let Err(e) = std::fs::write(pf, format!("{}\n", std::process::id())) {
             shutdown(&mut app, &mut server, &mut log);
