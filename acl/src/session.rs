@@ -256,11 +256,15 @@ impl SessionTable {
     /// the pool's pages are only touched as sessions use them).
     pub fn ensure_capacity(&mut self, max: usize) {
         self.hash.reserve(max.saturating_sub(self.hash.len()));
-        let free = self.free.len();
-        let want = max.saturating_sub(self.pool.len() - free.min(self.pool.len()));
-        if self.pool.capacity() - self.pool.len() < want {
-            self.pool.reserve_exact(want);
-            self.links.reserve_exact(want);
+        // Freed slots are reused before the pool grows, so a pool that can hold `max` slots
+        // holds `max` live sessions. (Asking for `max` *more* slots whenever some were free,
+        // as this did, moved the whole pool on every ACL apply once sessions had expired: a
+        // copy of tens of MB each time, and RSS grew in steps over a soak.)
+        if self.pool.capacity() < max {
+            self.pool.reserve_exact(max - self.pool.len());
+        }
+        if self.links.capacity() < max {
+            self.links.reserve_exact(max - self.links.len());
         }
     }
 
@@ -656,6 +660,38 @@ mod tests {
             before,
             "no rehash, no move"
         );
+    }
+
+    /// Interfaces come and go with ACLs applied to them (every apply sizes the table again)
+    /// while sessions come and expire: the pool is never moved or grown past the limit.
+    #[test]
+    fn sizing_again_after_sessions_expired_does_not_move_the_pool() {
+        let cfg = SessionConfig::default();
+        let mut t = SessionTable::new();
+        t.ensure_capacity(10_000);
+        let before = (t.capacity(), t.pool.as_ptr(), t.links.as_ptr());
+        let mut next = 0u64;
+        for _round in 0..20 {
+            for _ in 0..500 {
+                t.reserve(1);
+                let (k0, k1) = key(next, 6);
+                next += 1;
+                assert!(matches!(t.add(k0, k1, 5, 1, &cfg), AddResult::Added(_)));
+            }
+            let live: Vec<u32> = (0..t.pool.len() as u32)
+                .filter(|&i| t.pool[i as usize].in_use)
+                .take(400)
+                .collect();
+            for i in live {
+                t.delete(i, &cfg);
+            }
+            t.ensure_capacity(10_000);
+            assert_eq!(
+                (t.capacity(), t.pool.as_ptr(), t.links.as_ptr()),
+                before,
+                "the pool moved or grew"
+            );
+        }
     }
 
     use super::*;
