@@ -175,11 +175,18 @@ PING=$!
 BG+=($PING)
 
 T_END=$(( $(date +%s) + SECS ))
+# RSS along the way (a leak grows steadily; tables being touched level off).
+STEP=$(( SECS / 10 > 30 ? SECS / 10 : 30 ))
+NEXT_LOG=$(( $(date +%s) + STEP ))
 k=1
 while [ "$(date +%s)" -lt "$T_END" ]; do
     churn "$k"
     k=$((k + 1))
     kill -0 "$DP_PID" 2>/dev/null || fail "the daemon died"
+    if [ "$(date +%s)" -ge "$NEXT_LOG" ]; then
+        log "  $k cycles: RSS $(awk '/^VmRSS/ {print $2}' "/proc/$DP_PID/status") KiB"
+        NEXT_LOG=$(( NEXT_LOG + STEP ))
+    fi
     sleep 1
 done
 log "$k churn cycles done"
