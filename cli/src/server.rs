@@ -181,6 +181,9 @@ pub struct ServerOptions {
     pub frame_timeout: Duration,
     /// Prompt of interactive telnet sessions (see [`crate::telnet`]).
     pub prompt: String,
+    /// A connection that sends nothing for this long is closed (its thread and descriptor
+    /// freed); dpctl reconnects by itself on its next command.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -189,6 +192,7 @@ impl Default for ServerOptions {
             max_clients: 64,
             frame_timeout: Duration::from_secs(10),
             prompt: "dpctl# ".into(),
+            idle_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -584,6 +588,7 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
             first.as_deref().unwrap_or(&[]),
             first.is_none(),
             &shared.opts.prompt,
+            shared.opts.idle_timeout,
             &shared.stop,
             &run,
         );
@@ -592,6 +597,7 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
     let mut dec = Decoder::new(ACCEPT);
     // When the partial frame in `dec` started arriving.
     let mut frame_start: Option<Instant> = None;
+    let mut last_seen = Instant::now();
     if let Some(f) = first {
         dec.push(&f);
         frame_start = Some(Instant::now());
@@ -633,6 +639,7 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
                 if dec.is_empty() {
                     frame_start = Some(Instant::now());
                 }
+                last_seen = Instant::now();
                 dec.push(&buf[..n]);
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
@@ -640,6 +647,11 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
                     if !dec.is_empty() && t.elapsed() > shared.opts.frame_timeout {
                         return fail(stream, "timed out in the middle of a frame");
                     }
+                }
+                if last_seen.elapsed() > shared.opts.idle_timeout {
+                    // Closed quietly: an ERR would be read as the answer to dpctl's next request.
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return;
                 }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -341,9 +341,11 @@ pub(crate) fn serve(
     first: &[u8],
     greet: bool,
     prompt: &str,
+    idle_timeout: Duration,
     stop: &std::sync::atomic::AtomicBool,
     run: &dyn Fn(String) -> Option<(String, Option<String>)>,
 ) {
+    let mut last_seen = std::time::Instant::now();
     let mut s = Session::new(greet || first.first() == Some(&IAC), prompt);
     let mut out = Vec::new();
     if greet {
@@ -400,14 +402,27 @@ pub(crate) fn serve(
                 }
                 return;
             }
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                last_seen = std::time::Instant::now();
+                pending.extend_from_slice(&buf[..n]);
+            }
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
-                ) => {}
+                ) =>
+            {
+                if last_seen.elapsed() > idle_timeout {
+                    out.extend_from_slice(
+                        format!("idle for {} s: closing\n", idle_timeout.as_secs()).as_bytes(),
+                    );
+                    let _ = flush(&mut stream, &mut out);
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+            }
             Err(_) => return,
         }
     }

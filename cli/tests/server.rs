@@ -509,3 +509,31 @@ fn shutdown_releases_waiting_clients() {
     assert!(!path.exists());
     assert!(Client::connect(&path).is_err());
 }
+
+#[test]
+fn idle_clients_are_closed_and_dpctl_reconnects() {
+    let dir = tempdir();
+    let path = dir.path().join("cli.sock");
+    let d = Daemon::start_with(
+        &path,
+        ServerOptions {
+            idle_timeout: Duration::from_secs(1),
+            ..ServerOptions::default()
+        },
+    );
+    let mut c = Client::connect(&path).unwrap();
+    c.exec("set counter 2").unwrap();
+    // A text client that goes quiet is told, then closed.
+    let mut t = UnixStream::connect(&path).unwrap();
+    t.write_all(b"show counter\n").unwrap();
+    let r = String::from_utf8_lossy(&read_all(&mut t, Duration::from_secs(5))).into_owned();
+    assert_eq!(r, "counter 2\nidle for 1 s: closing\n");
+    // The framed connection was closed too: the next request fails, a new one works.
+    thread::sleep(Duration::from_millis(300));
+    let e = c.exec("show counter").unwrap_err();
+    assert!(e.is_connection(), "{e:?}");
+    let mut c = Client::connect(&path).unwrap();
+    assert_eq!(c.exec("show counter").unwrap(), "counter 2");
+    drop(c);
+    assert_eq!(d.stop().value, 2);
+}
