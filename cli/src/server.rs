@@ -199,14 +199,32 @@ impl Default for ServerOptions {
 
 /// What connection threads send to the main thread.
 enum Msg {
-    Req(Request, Sender<Response>),
+    Req(Request, Sender<Response>, Option<Peer>),
     Wake,
+}
+
+/// Who sent a request: the client process, from the socket's credentials (`SO_PEERCRED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// Process id.
+    pub pid: i32,
+    /// User id.
+    pub uid: u32,
+}
+
+fn peer_of(stream: &UnixStream) -> Option<Peer> {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let c = getsockopt(stream, PeerCredentials).ok()?;
+    Some(Peer {
+        pid: c.pid(),
+        uid: c.uid(),
+    })
 }
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Msg::Req(r, _) => write!(f, "Req({r:?})"),
+            Msg::Req(r, _, _) => write!(f, "Req({r:?})"),
             Msg::Wake => f.write_str("Wake"),
         }
     }
@@ -254,7 +272,7 @@ pub struct CliServer {
     rx: Option<Receiver<Msg>>,
     tx: Sender<Msg>,
     /// A request taken off the channel by `wait_timeout`, served by the next `poll`.
-    stash: Option<(Request, Sender<Response>)>,
+    stash: Option<(Request, Sender<Response>, Option<Peer>)>,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
     /// A clone of the listening socket, shut down to wake the acceptor out of `accept()`.
@@ -358,9 +376,18 @@ impl CliServer {
     /// many requests were served (0 after shutdown). Responses to clients that
     /// have gone are dropped.
     pub fn poll<F: FnMut(Request) -> Response>(&mut self, mut handler: F) -> usize {
+        self.poll_from(|req, _| handler(req))
+    }
+
+    /// As [`CliServer::poll`], telling the handler who sent each request (for the log of
+    /// configuration changes).
+    pub fn poll_from<F: FnMut(Request, Option<Peer>) -> Response>(
+        &mut self,
+        mut handler: F,
+    ) -> usize {
         let mut served = 0;
-        if let Some((req, reply)) = self.stash.take() {
-            let _ = reply.send(handler(req));
+        if let Some((req, reply, peer)) = self.stash.take() {
+            let _ = reply.send(handler(req, peer));
             served += 1;
         }
         let Some(rx) = &self.rx else {
@@ -368,8 +395,8 @@ impl CliServer {
         };
         loop {
             match rx.try_recv() {
-                Ok(Msg::Req(req, reply)) => {
-                    let _ = reply.send(handler(req));
+                Ok(Msg::Req(req, reply, peer)) => {
+                    let _ = reply.send(handler(req, peer));
                     served += 1;
                 }
                 Ok(Msg::Wake) => {}
@@ -390,8 +417,8 @@ impl CliServer {
             return false;
         };
         match rx.recv_timeout(timeout) {
-            Ok(Msg::Req(req, reply)) => {
-                self.stash = Some((req, reply));
+            Ok(Msg::Req(req, reply, peer)) => {
+                self.stash = Some((req, reply, peer));
                 true
             }
             Ok(Msg::Wake) => true,
@@ -544,9 +571,14 @@ fn refuse(mut stream: UnixStream, msg: &str) {
 const TICK: Duration = Duration::from_millis(250);
 
 /// Run one request on the main thread: (output, error), or None when the daemon is stopping.
-fn request(shared: &Shared, tx: &Sender<Msg>, req: Request) -> Option<Response> {
+fn request(
+    shared: &Shared,
+    tx: &Sender<Msg>,
+    req: Request,
+    peer: Option<Peer>,
+) -> Option<Response> {
     let (rtx, rrx) = mpsc::channel();
-    if shared.stop.load(Ordering::SeqCst) || tx.send(Msg::Req(req, rtx)).is_err() {
+    if shared.stop.load(Ordering::SeqCst) || tx.send(Msg::Req(req, rtx, peer)).is_err() {
         return None;
     }
     rrx.recv().ok()
@@ -554,6 +586,7 @@ fn request(shared: &Shared, tx: &Sender<Msg>, req: Request) -> Option<Response> 
 
 fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
     const ACCEPT: &[Kind] = &[Kind::Exec, Kind::Complete, Kind::Hello];
+    let peer = peer_of(&stream);
     let mut buf = vec![0u8; 16 * 1024];
     // The protocol, from the first bytes: dpctl frames start with an upper-case kind; other
     // bytes are a text or telnet client; silence is a telnet client waiting to be greeted.
@@ -581,8 +614,9 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
         .as_ref()
         .is_some_and(|f| f.first().is_some_and(u8::is_ascii_uppercase));
     if !is_frames {
-        let run =
-            |line: String| request(shared, tx, Request::Exec(line)).map(|r| (r.output, r.error));
+        let run = |line: String| {
+            request(shared, tx, Request::Exec(line), peer).map(|r| (r.output, r.error))
+        };
         crate::telnet::serve(
             stream,
             first.as_deref().unwrap_or(&[]),
@@ -617,7 +651,7 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
                 Kind::Complete => Request::Complete(line),
                 _ => Request::Exec(line),
             };
-            let Some(resp) = request(shared, tx, req) else {
+            let Some(resp) = request(shared, tx, req, peer) else {
                 return fail(stream, "the daemon is shutting down");
             };
             if send_response(&mut stream, &resp).is_err() {

@@ -21,6 +21,8 @@ use crate::App;
 /// Where log lines go: standard error, and the `unix { log FILE }` file if configured.
 pub struct Log {
     file: Option<std::fs::File>,
+    /// The last lines, for `show logging` (shared with the forwarder).
+    pub ring: std::sync::Arc<parking_lot::Mutex<engine::log::LogRing>>,
 }
 
 impl Log {
@@ -35,16 +37,43 @@ impl Log {
             ),
             None => None,
         };
-        Ok(Log { file })
+        Ok(Log {
+            file,
+            ring: Default::default(),
+        })
     }
 
-    /// Write one line.
+    /// Write one line (stderr, the log file with its time, `show logging`).
     pub fn line(&mut self, msg: &str) {
         eprintln!("dataplane: {msg}");
+        self.add("notice", "dataplane", msg);
+    }
+
+    fn add(&mut self, level: &'static str, class: &str, msg: &str) {
+        let text = engine::log::format_line(self.ring.lock().push(level, class, msg));
         if let Some(f) = self.file.as_mut() {
-            let _ = writeln!(f, "{msg}");
+            let _ = writeln!(f, "{text}");
         }
     }
+
+    /// A configuration change made through the CLI socket: who made it and how it went.
+    fn change(&mut self, peer: Option<cli::server::Peer>, line: &str, error: Option<&str>) {
+        let who = peer.map_or("cli".to_string(), |p| {
+            format!("uid {} pid {}", p.uid, p.pid)
+        });
+        match error {
+            None => self.add("notice", "cli", &format!("{who}: {line}")),
+            Some(e) => self.add("warn", "cli", &format!("{who}: {line} (refused: {e})")),
+        }
+    }
+}
+
+/// True for a command that changes nothing (not logged as a configuration change).
+fn read_only(line: &str) -> bool {
+    matches!(
+        line.split_whitespace().next(),
+        None | Some("show" | "sh" | "help" | "?" | "echo" | "comment" | "quit" | "exit" | "q")
+    )
 }
 
 fn pin_to_core(core: u32) -> Result<(), String> {
@@ -167,6 +196,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         ));
     }
     let mut app = App::with_buffers(Mode::Live, cfg.buffers.buffers_per_numa);
+    app.dp.log = log.ring.clone();
     engine::drivers::install(&mut app.dp);
     if cfg.dpdk.present {
         let ports = start_dpdk(&mut app, &cfg.dpdk)?;
@@ -278,14 +308,19 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         let produced = app.dp.graph.run_once();
         app.dp.run_processes();
         let App { registry, dp } = &mut app;
-        let served = server.poll(|req| {
+        let served = server.poll_from(|req, peer| {
             Response::from(match &req {
                 cli::server::Request::Exec(line) => {
                     let l = line.trim();
                     if l == "quit" || l == "exit" || l == "q" {
                         Ok(String::new())
                     } else {
-                        registry.execute(dp, l)
+                        let r = registry.execute(dp, l);
+                        if !read_only(l) {
+                            let e = r.as_ref().err().map(|e| e.to_string());
+                            log.change(peer, l, e.as_deref());
+                        }
+                        r
                     }
                 }
                 cli::server::Request::Complete(_) => return req.run(registry, dp),

@@ -72,12 +72,48 @@ statseg {{ size 32m }}
     );
     let mut c = cli::client::Client::connect(&sock).unwrap();
     assert!(c.exec("show version").unwrap().starts_with("dataplane v"));
+    // Configuration changes are logged with who made them; `show` commands are not.
+    c.exec("create loopback interface").unwrap();
+    assert!(c.exec("set interface state nosuch up").is_err());
+    let logging = c.exec("show logging").unwrap();
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let me = format!("uid {uid} pid {}", std::process::id());
+    let lines: Vec<&str> = logging.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.ends_with(&format!(
+            " notice     cli            {me}: create loopback interface"
+        ))),
+        "{logging}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            " warn       cli            {me}: set interface state nosuch up (refused: "
+        ))),
+        "{logging}"
+    );
+    assert!(!logging.contains("show version"), "{logging}");
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "notice     dataplane      startup.conf: line 11: section `api-trace` ignored"
+        )),
+        "{logging}"
+    );
+    // Each line starts with VPP's time stamp: 2026/12/03 15:57:30:123.
+    for l in &lines {
+        let b = l.as_bytes();
+        assert!(
+            b.len() > 24 && b[4] == b'/' && b[7] == b'/' && b[13] == b':' && b[19] == b':',
+            "{l}"
+        );
+    }
     drop(c);
     // SAFETY: plain kill(2) of our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().unwrap().success());
     assert!(!pid.exists(), "pidfile left behind");
     let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(": create loopback interface"), "{text}");
     for what in [
         "startup.conf: line 6: `unix { gid vpp }` ignored",
         "startup.conf: line 11: section `api-trace` ignored",

@@ -48,6 +48,8 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("show vlib graph", "show vlib graph [<node>]", show_vlib_graph),
         ("show errors", "show errors", show_errors),
         ("show node counters", "show node counters", show_errors),
+        ("show logging", "show logging", show_logging),
+        ("clear logging", "clear logging", clear_logging),
         ("clear node counters", "clear node counters", clear_errors),
         ("clear errors", "clear errors", clear_errors),
         ("show trace", "show trace [max COUNT]", show_trace),
@@ -573,6 +575,22 @@ fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
         );
     }
     Ok(s)
+}
+
+fn show_logging(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let ring = dp.log.lock();
+    Ok(ring
+        .lines()
+        .map(crate::log::format_line)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+fn clear_logging(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    dp.log.lock().clear();
+    Ok(String::new())
 }
 
 fn clear_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {

@@ -23,6 +23,7 @@ pub mod graph;
 pub mod hash;
 pub mod interface;
 pub mod l2patch;
+pub mod log;
 pub mod loopback;
 pub mod mem;
 pub mod pcap;
@@ -178,6 +179,8 @@ pub struct Dataplane {
     lifecycle: Lifecycle,
     /// Closes deleted devices off the main thread.
     pub reaper: reaper::Reaper,
+    /// The log's last lines (`show logging`); the daemon shares it with its log writer.
+    pub log: Arc<parking_lot::Mutex<log::LogRing>>,
     /// Set when the process must stop (SIGTERM): long commands give up at their next yield.
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     /// When [`Dataplane::yield_now`] last let the graph run.
@@ -256,6 +259,7 @@ impl Dataplane {
             processes: Vec::new(),
             lifecycle: Lifecycle::default(),
             reaper: reaper::Reaper::default(),
+            log: Arc::default(),
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             last_yield: std::time::Instant::now(),
             ext: HashMap::new(),
