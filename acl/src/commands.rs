@@ -60,7 +60,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             "set acl-plugin interface <interface> <input|output> <acl INDEX> [del]",
             set_interface,
         ),
-        ("show acl-plugin acl", "show acl-plugin acl [index N]", show_acl),
+        (
+            "show acl-plugin acl",
+            "show acl-plugin acl [index N] [counters]",
+            show_acl,
+        ),
         (
             "show acl-plugin interface",
             "show acl-plugin interface [sw_if_index N | <interface>] [acl]",
@@ -80,6 +84,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             "clear acl-plugin sessions",
             "clear acl-plugin sessions",
             clear_sessions,
+        ),
+        (
+            "clear acl-plugin counters",
+            "clear acl-plugin counters [index N]",
+            clear_counters,
         ),
         (
             "set acl-plugin session timeout",
@@ -300,7 +309,12 @@ fn set_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         rules,
         tag: tag.unwrap_or_else(|| "cli".into()),
     };
+    let n_rules = acl.rules.len();
     let i = am.add_replace(index, acl).map_err(err)?;
+    // New or replaced rules start from zero, as VPP's validate_and_reset_acl_counters.
+    for t in &p.sessions.threads {
+        t.lock().reset_rule_hits(i, n_rules);
+    }
     Ok(format!("ACL index:{i}"))
 }
 
@@ -310,7 +324,11 @@ fn delete_acl(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     let i = acl_index(a)?;
     a.expect_end()?;
-    plugin(dp).main.write().delete(i).map_err(err)?;
+    let p = plugin(dp).clone();
+    p.main.write().delete(i).map_err(err)?;
+    for t in &p.sessions.threads {
+        t.lock().reset_rule_hits(i, 0);
+    }
     Ok(format!("Deleted ACL index:{i}"))
 }
 
@@ -461,14 +479,37 @@ fn print_acl(s: &mut String, am: &AclMain, i: u32) {
     }
 }
 
+/// Matches of an ACL's rules summed over the threads: (packets, bytes) per rule.
+fn rule_hits(p: &crate::AclPlugin, acl: u32, n_rules: usize) -> Vec<[u64; 2]> {
+    let mut sum = vec![[0u64; 2]; n_rules];
+    for t in &p.sessions.threads {
+        let t = t.lock();
+        if let Some(h) = t.rule_hits.get(acl as usize) {
+            for (s, c) in sum.iter_mut().zip(h) {
+                s[0] += c[0];
+                s[1] += c[1];
+            }
+        }
+    }
+    sum
+}
+
 fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
-    let only = if a.keyword("index") {
-        Some(acl_index(a)?)
-    } else {
-        None
-    };
-    a.expect_end()?;
-    let am = plugin(dp).main.read();
+    let (mut only, mut counters) = (None, false);
+    while !a.is_empty() {
+        if a.keyword("index") {
+            only = Some(acl_index(a)?);
+        } else if a.keyword("counters") {
+            counters = true;
+        } else {
+            return Err(err(format!(
+                "expected `index N` or `counters`, got `{}`",
+                a.next_word().unwrap_or_default()
+            )));
+        }
+    }
+    let p = plugin(dp).clone();
+    let am = p.main.read();
     if let Some(i) = only {
         if !am.acls.contains(i) {
             return Err(err(format!("no ACL with index {i}")));
@@ -479,7 +520,11 @@ fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         if only.is_some_and(|o| o != i) {
             continue;
         }
-        print_acl(&mut s, &am, i);
+        if counters {
+            print_acl_counters(&mut s, &am, &p, i);
+        } else {
+            print_acl(&mut s, &am, i);
+        }
         if (i as usize) < am.by_acl[DIR_IN].len() {
             let _ = writeln!(
                 s,
@@ -496,6 +541,54 @@ fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     Ok(s)
+}
+
+/// `print_acl` with each rule's matches (packets and bytes, summed over the threads) after it:
+/// what VPP keeps in its stats segment as `/acl/N/matches`.
+fn print_acl_counters(s: &mut String, am: &AclMain, p: &crate::AclPlugin, i: u32) {
+    let Some(acl) = am.acls.get(i) else {
+        return;
+    };
+    let hits = rule_hits(p, i, acl.rules.len());
+    let _ = writeln!(
+        s,
+        "acl-index {i} count {} tag {{{}}}",
+        acl.rules.len(),
+        acl.tag
+    );
+    for (j, r) in acl.rules.iter().enumerate() {
+        let _ = write!(s, "  {j:>4}: ");
+        r.format(s);
+        let _ = writeln!(
+            s,
+            "\n        matches {} packets {} bytes",
+            hits[j][0], hits[j][1]
+        );
+    }
+}
+
+fn clear_counters(dp: &mut Dataplane, a: &mut Args) -> R {
+    let only = if a.keyword("index") {
+        Some(acl_index(a)?)
+    } else {
+        None
+    };
+    a.expect_end()?;
+    let p = plugin(dp).clone();
+    let am = p.main.read();
+    if let Some(i) = only {
+        if !am.acls.contains(i) {
+            return Err(err(format!("no ACL with index {i}")));
+        }
+    }
+    for (i, acl) in am.acls.iter() {
+        if only.is_none_or(|o| o == i) {
+            for t in &p.sessions.threads {
+                t.lock().reset_rule_hits(i, acl.rules.len());
+            }
+        }
+    }
+    Ok(String::new())
 }
 
 fn show_interface(dp: &mut Dataplane, a: &mut Args) -> R {

@@ -209,6 +209,9 @@ impl Node for AclNode {
         // packet that matches it while the configuration is locked.
         let mut last_hop = (u8::MAX, u32::MAX, 0u8, 0u16);
         let (mut n_permit, mut n_new, mut n_exist, mut n_restart) = (0u64, 0u64, 0u64, 0u64);
+        // Rule counters are added in runs of the same (ACL, rule), as VPP does: one table
+        // access per run instead of per packet.
+        let mut run = (u32::MAX, u32::MAX, 0u64, 0u64);
         for k in 0..n {
             let bi = frame[k];
             let t = tuples[k];
@@ -251,6 +254,14 @@ impl Node for AclNode {
                     action = mm.action as u8;
                     acl = mm.acl;
                     rule = mm.rule;
+                    let len = cx.vm.buffers.meta(bi).current_length() as u64;
+                    if (run.0, run.1) == (acl, rule) {
+                        run.2 += 1;
+                        run.3 += len;
+                    } else {
+                        st.count_rule(run.0, run.1, run.2, run.3);
+                        run = (acl, rule, 1, len);
+                    }
                 }
                 error = action as u32;
                 if action == 1 {
@@ -313,6 +324,7 @@ impl Node for AclNode {
                 }
             }
         }
+        st.count_rule(run.0, run.1, run.2, run.3);
         drop(st);
         drop(features);
         drop(am);

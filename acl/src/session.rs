@@ -201,6 +201,9 @@ pub struct SessionTable {
     pub cnt_restarted: u64,
     /// New sessions refused because the table was full.
     pub cnt_refused: u64,
+    /// Rule matches of this thread: `[acl index][rule index]` = (packets, bytes). Sized (and
+    /// zeroed) by the CLI when an ACL is set, as VPP's `/acl/N/matches`; the node only adds.
+    pub rule_hits: Vec<Vec<[u64; 2]>>,
 }
 
 fn bump(v: &mut Vec<u64>, i: u32) {
@@ -235,6 +238,30 @@ impl SessionTable {
             cnt_recycled: 0,
             cnt_restarted: 0,
             cnt_refused: 0,
+            rule_hits: Vec::new(),
+        }
+    }
+
+    /// Give ACL `acl` a zeroed counter per rule (its rules were set or replaced).
+    pub fn reset_rule_hits(&mut self, acl: u32, n_rules: usize) {
+        let i = acl as usize;
+        if self.rule_hits.len() <= i {
+            self.rule_hits.resize_with(i + 1, Vec::new);
+        }
+        self.rule_hits[i].clear();
+        self.rule_hits[i].resize(n_rules, [0; 2]);
+    }
+
+    /// Add matches to a rule's counter; a rule the CLI has not sized is not counted.
+    #[inline]
+    pub fn count_rule(&mut self, acl: u32, rule: u32, packets: u64, bytes: u64) {
+        if let Some(c) = self
+            .rule_hits
+            .get_mut(acl as usize)
+            .and_then(|r| r.get_mut(rule as usize))
+        {
+            c[0] += packets;
+            c[1] += bytes;
         }
     }
 

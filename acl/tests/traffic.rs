@@ -511,3 +511,139 @@ set acl-plugin macip interface GigabitEthernet0/8/0 acl 0",
     );
     done(&a);
 }
+
+#[test]
+fn rule_counters_count_matches_and_clear() {
+    let mut a = app(
+        "set acl-plugin acl permit src 10.1.1.0/24 dst 10.20.0.2/32 proto 6 dport 80, deny proto 6 dport 22
+set acl-plugin interface tap1 input acl 0",
+    );
+    let syn80 = c2s(40000, 80, 0x02);
+    let len80 = (syn80.len() - 14) as u64;
+    send(&mut a, "tap1", SEC, syn80);
+    send(&mut a, "tap1", SEC, c2s(40001, 80, 0x02));
+    send(&mut a, "tap1", SEC, c2s(40002, 22, 0x02));
+    // No rule matches port 443: the default deny is nobody's match.
+    send(&mut a, "tap1", SEC, c2s(40003, 443, 0x02));
+    let plain = a.exec("show acl-plugin acl").unwrap();
+    assert!(
+        !plain.contains("matches"),
+        "VPP's layout by default: {plain}"
+    );
+    let s = a.exec("show acl-plugin acl index 0 counters").unwrap();
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], "acl-index 0 count 2 tag {cli}");
+    assert_eq!(
+        lines[2],
+        format!("        matches 2 packets {} bytes", 2 * len80)
+    );
+    assert_eq!(lines[4], format!("        matches 1 packets {len80} bytes"));
+    assert_eq!(a.exec("clear acl-plugin counters").unwrap(), "");
+    let s = a.exec("show acl-plugin acl counters").unwrap();
+    assert_eq!(s.matches("matches 0 packets 0 bytes").count(), 2, "{s}");
+    // Replacing an ACL starts its counters again.
+    send(&mut a, "tap1", SEC, c2s(40004, 80, 0x02));
+    run(
+        &mut a,
+        "set acl-plugin acl index 0 permit src 10.1.1.0/24 dst 10.20.0.2/32 proto 6 dport 80",
+    );
+    let s = a.exec("show acl-plugin acl counters").unwrap();
+    assert!(s.contains("matches 0 packets 0 bytes"), "{s}");
+    assert_eq!(
+        a.exec("clear acl-plugin counters index 7")
+            .unwrap_err()
+            .to_string(),
+        "no ACL with index 7"
+    );
+    assert!(a
+        .exec("show acl-plugin acl bogus")
+        .unwrap_err()
+        .to_string()
+        .contains("expected `index N` or `counters`"));
+    done(&a);
+}
+
+#[test]
+fn trace_only_dropped_packets_or_one_flow() {
+    let mut a = app("set acl-plugin acl permit proto 6 dport 80
+set acl-plugin interface tap1 input acl 0
+trace add virtio-input 3 filter drops");
+    for p in 0..10u16 {
+        let dport = if p % 3 == 2 { 22 } else { 80 };
+        send(&mut a, "tap1", SEC, c2s(40000 + p, dport, 0x02));
+    }
+    let t = a.exec("show trace").unwrap();
+    let drops = acl_records(&t, IN);
+    assert_eq!(drops.len(), 3, "only the three dropped packets: {t}");
+    assert!(drops.iter().all(|r| r[0].contains("action: 0")), "{t}");
+    assert_eq!(t.matches("error-drop").count(), 3, "{t}");
+    assert_eq!(t.matches("ACL deny packets").count(), 3, "{t}");
+    // Full: nothing more is traced.
+    send(&mut a, "tap1", 2 * SEC, c2s(41000, 22, 0x02));
+    assert_eq!(acl_records(&a.exec("show trace").unwrap(), IN).len(), 3);
+
+    // A 5-tuple filter: only the flow to port 22 from 40005.
+    run(
+        &mut a,
+        "clear trace
+trace filter none
+trace add virtio-input 5 filter src 10.1.1.0/24 proto tcp sport 40005 dport 22",
+    );
+    for p in 0..10u16 {
+        send(
+            &mut a,
+            "tap1",
+            3 * SEC,
+            c2s(40000 + p, if p == 5 { 22 } else { 80 }, 0x02),
+        );
+    }
+    let t = a.exec("show trace").unwrap();
+    let r = acl_records(&t, IN);
+    assert_eq!(r.len(), 1, "{t}");
+    assert!(r[0][2].contains("port 40005 -> 22"), "{t}");
+
+    // VPP's `trace filter exclude`: keep what did not reach error-drop.
+    run(
+        &mut a,
+        "clear trace
+trace filter exclude error-drop 2
+trace add virtio-input 10",
+    );
+    for p in 0..6u16 {
+        send(
+            &mut a,
+            "tap1",
+            4 * SEC,
+            c2s(42000 + p, if p < 3 { 22 } else { 80 }, 0x02),
+        );
+    }
+    let t = a.exec("show trace").unwrap();
+    let r = acl_records(&t, IN);
+    assert_eq!(r.len(), 2, "{t}");
+    assert!(r.iter().all(|r| r[0].contains("action: 1")), "{t}");
+
+    for (cmd, want) in [
+        (
+            "trace add virtio-input 5 filter",
+            "`filter`: expected `drops` or at least one of",
+        ),
+        (
+            "trace add virtio-input 5 filter src 10.1.1",
+            "`src`: expected an IPv4 address or prefix",
+        ),
+        (
+            "trace add virtio-input 5 filter proto 300",
+            "`proto`: expected tcp, udp, icmp",
+        ),
+        ("trace add virtio-input 5 filter dport 70000", "65535"),
+        ("trace filter include nosuch 3", "unknown node `nosuch`"),
+        (
+            "trace filter maybe",
+            "expected `none`, `include NODE COUNT`",
+        ),
+    ] {
+        let e = a.exec(cmd).unwrap_err().to_string();
+        assert!(e.contains(want), "{cmd}: {e}");
+    }
+    done(&a);
+}

@@ -53,7 +53,16 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("clear node counters", "clear node counters", clear_errors),
         ("clear errors", "clear errors", clear_errors),
         ("show trace", "show trace [max COUNT]", show_trace),
-        ("trace add", "trace add <input-node> <count>", trace_add),
+        (
+            "trace add",
+            "trace add <input-node> <count> [filter drops | filter [src PREFIX] [dst PREFIX] [proto P] [sport N] [dport N]]",
+            trace_add,
+        ),
+        (
+            "trace filter",
+            "trace filter none | [include|exclude] NODE COUNT",
+            trace_filter,
+        ),
         ("clear trace", "clear trace", clear_trace),
         ("show buffers", "show buffers", show_buffers),
         ("show interface", "show interface [<interface> ...]", show_interface),
@@ -374,6 +383,7 @@ fn show_trace(dp: &mut Dataplane, a: &mut Args) -> R {
             )));
         }
     }
+    dp.graph.vm.trace.apply_filter();
     Ok(dp.graph.show_trace(max).trim_end_matches('\n').to_string())
 }
 
@@ -387,7 +397,24 @@ fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
             a.remaining()
         ))
     })?;
-    a.expect_end()?;
+    let mut tuple = None;
+    let mut drops = false;
+    while !a.is_empty() {
+        if a.keyword("filter") {
+            if a.keyword("drops") {
+                drops = true;
+            } else {
+                tuple = Some(parse_trace_filter(a)?);
+            }
+        } else if a.keyword("verbose") {
+            // VPP's `verbose` only changes what some nodes print; every record here is full.
+        } else {
+            return Err(err(format!(
+                "expected `filter drops`, `filter [src PREFIX] [dst PREFIX] [proto P] [sport N] [dport N]` or `verbose`, got `{}`",
+                a.remaining()
+            )));
+        }
+    }
     if count == 0 {
         return Err(err(
             "trace add: COUNT is the number of packets to trace and must be at least 1 (`clear trace` stops tracing)",
@@ -403,7 +430,111 @@ fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
             "`{node}` is not an input node; trace starts at input nodes such as pg-input or virtio-input"
         )));
     }
-    dp.graph.vm.trace.add_budget(ni, count);
+    let t = &mut dp.graph.vm.trace;
+    t.set_tuple_filter(ni, tuple);
+    if drops {
+        // Every packet is traced until COUNT of them reached error-drop; the others' traces
+        // are thrown away after each dispatch.
+        t.node_filter = Some(crate::trace::NodeFilter {
+            node: crate::graph::ERROR_DROP_NODE,
+            include: true,
+            count,
+            stop_when_full: true,
+        });
+        t.add_budget(ni, u32::MAX);
+    } else {
+        t.add_budget(ni, count);
+    }
+    Ok(String::new())
+}
+
+/// The 5-tuple after `trace add NODE N filter`.
+fn parse_trace_filter(a: &mut Args) -> Result<crate::trace::TupleFilter, CliError> {
+    let mut f = crate::trace::TupleFilter::default();
+    let prefix = |a: &mut Args, what: &str| -> Result<(u32, u8), CliError> {
+        let w = a.peek().unwrap_or_default().to_string();
+        let (ip, len) = if w.contains('/') {
+            a.ip4_prefix()
+        } else {
+            a.ip4().map(|ip| (ip, 32))
+        }
+        .map_err(|_| {
+            err(format!(
+                "`{what}`: expected an IPv4 address or prefix, got `{w}`"
+            ))
+        })?;
+        Ok((u32::from(ip), len))
+    };
+    while !a.is_empty() {
+        if a.keyword("src") {
+            f.src = Some(prefix(a, "src")?);
+        } else if a.keyword("dst") {
+            f.dst = Some(prefix(a, "dst")?);
+        } else if a.keyword("proto") {
+            let w = a.next_word().unwrap_or_default();
+            f.proto = Some(match w.as_str() {
+                "tcp" => 6,
+                "udp" => 17,
+                "icmp" => 1,
+                _ => w.parse().map_err(|_| {
+                    err(format!(
+                        "`proto`: expected tcp, udp, icmp or a protocol number 0-255, got `{w}`"
+                    ))
+                })?,
+            });
+        } else if a.keyword("sport") {
+            f.sport = Some(a.port()?);
+        } else if a.keyword("dport") {
+            f.dport = Some(a.port()?);
+        } else {
+            break;
+        }
+    }
+    if f == crate::trace::TupleFilter::default() {
+        return Err(err(
+            "`filter`: expected `drops` or at least one of src PREFIX, dst PREFIX, proto P, sport N, dport N",
+        ));
+    }
+    Ok(f)
+}
+
+/// `trace filter none | [include|exclude] NODE COUNT`, as VPP.
+fn trace_filter(dp: &mut Dataplane, a: &mut Args) -> R {
+    if a.keyword("none") {
+        a.expect_end()?;
+        dp.graph.vm.trace.node_filter = None;
+        return Ok(String::new());
+    }
+    let include = if a.keyword("include") {
+        true
+    } else if a.keyword("exclude") {
+        false
+    } else {
+        return Err(err(format!(
+            "expected `none`, `include NODE COUNT` or `exclude NODE COUNT`, got `{}`",
+            a.remaining()
+        )));
+    };
+    let node = a.next_word().unwrap_or_default();
+    let ni = dp
+        .graph
+        .node_index(&node)
+        .filter(|&i| !dp.graph.is_placeholder(i))
+        .ok_or_else(|| err(format!("unknown node `{node}`")))?;
+    let count = a.u32().map_err(|_| {
+        err(format!(
+            "expected COUNT (traces to keep) after `{node}`, got `{}`",
+            a.remaining()
+        ))
+    })?;
+    a.expect_end()?;
+    let t = &mut dp.graph.vm.trace;
+    t.node_filter = Some(crate::trace::NodeFilter {
+        node: ni,
+        include,
+        count,
+        stop_when_full: false,
+    });
     Ok(String::new())
 }
 

@@ -355,6 +355,11 @@ impl<'a> NodeCx<'a> {
         if !self.vm.trace.active {
             return false;
         }
+        if let Some(f) = self.vm.trace.tuple_filter(self.node) {
+            if !f.matches(self.vm.buffers.data(bi)) {
+                return false;
+            }
+        }
         match self.vm.trace.start(self.node, self.vm.now_ns) {
             Some(h) => {
                 let m = self.vm.buffers.meta_mut(bi);
@@ -822,6 +827,9 @@ impl Graph {
             produced += got;
         }
         self.run_pending();
+        if self.vm.trace.node_filter.is_some() && self.sched.ready.is_empty() {
+            self.vm.trace.apply_filter();
+        }
         produced
     }
 

@@ -59,6 +59,104 @@ struct PacketTrace {
     first_time: u64,
 }
 
+/// Which packets `trace add NODE N filter ...` starts tracing: an IPv4 5-tuple, each field
+/// optional. Checked on the frame as the input node received it (Ethernet, one VLAN tag
+/// allowed); a packet the filter cannot read is not traced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TupleFilter {
+    /// Source prefix (address, length).
+    pub src: Option<(u32, u8)>,
+    /// Destination prefix (address, length).
+    pub dst: Option<(u32, u8)>,
+    /// IP protocol.
+    pub proto: Option<u8>,
+    /// TCP/UDP source port.
+    pub sport: Option<u16>,
+    /// TCP/UDP destination port.
+    pub dport: Option<u16>,
+}
+
+fn prefix_match(addr: u32, p: Option<(u32, u8)>) -> bool {
+    p.is_none_or(|(a, len)| {
+        let mask = if len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - len as u32)
+        };
+        addr & mask == a & mask
+    })
+}
+
+impl TupleFilter {
+    /// True if the frame `eth` (starting at its Ethernet header) matches.
+    pub fn matches(&self, eth: &[u8]) -> bool {
+        let mut off = 12;
+        let Some(mut et) = eth
+            .get(off..off + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        else {
+            return false;
+        };
+        if et == 0x8100 || et == 0x88a8 {
+            off += 4;
+            match eth.get(off..off + 2) {
+                Some(b) => et = u16::from_be_bytes([b[0], b[1]]),
+                None => return false,
+            }
+        }
+        if et != 0x0800 {
+            return false;
+        }
+        let Some(ip) = eth.get(off + 2..) else {
+            return false;
+        };
+        if ip.len() < 20 || ip[0] >> 4 != 4 {
+            return false;
+        }
+        let ihl = (ip[0] & 15) as usize * 4;
+        let word = |o: usize| u32::from_be_bytes([ip[o], ip[o + 1], ip[o + 2], ip[o + 3]]);
+        let proto = ip[9];
+        if !prefix_match(word(12), self.src)
+            || !prefix_match(word(16), self.dst)
+            || self.proto.is_some_and(|p| p != proto)
+        {
+            return false;
+        }
+        if self.sport.is_none() && self.dport.is_none() {
+            return true;
+        }
+        // Ports: TCP or UDP, first fragment only.
+        let first_fragment = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff == 0;
+        if !(proto == 6 || proto == 17) || !first_fragment || ihl < 20 {
+            return false;
+        }
+        let Some(l4) = ip.get(ihl..ihl + 4) else {
+            return false;
+        };
+        let (sp, dp) = (
+            u16::from_be_bytes([l4[0], l4[1]]),
+            u16::from_be_bytes([l4[2], l4[3]]),
+        );
+        self.sport.is_none_or(|p| p == sp) && self.dport.is_none_or(|p| p == dp)
+    }
+}
+
+/// `trace filter include|exclude NODE COUNT`, as VPP: after each dispatch, the traces that do
+/// not visit (include) or do visit (exclude) the node are thrown away, and at most COUNT are
+/// kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeFilter {
+    /// The node a kept trace must (include) or must not (exclude) visit.
+    pub node: u32,
+    /// Include (true) or exclude (false).
+    pub include: bool,
+    /// Traces to keep.
+    pub count: u32,
+    /// Stop tracing once `count` traces are kept (`trace add ... filter drops`, whose budget
+    /// is unbounded).
+    pub stop_when_full: bool,
+}
+
 /// Per-thread trace buffer.
 #[derive(Debug, Default)]
 pub struct TraceMain {
@@ -68,6 +166,12 @@ pub struct TraceMain {
     records: Vec<TraceRecord>,
     /// Remaining packets to trace, per input node index.
     budget: Vec<u32>,
+    /// 5-tuple filter per input node index (`trace add NODE N filter ...`).
+    tuple_filters: Vec<Option<TupleFilter>>,
+    /// `trace filter` (one per thread, as VPP).
+    pub node_filter: Option<NodeFilter>,
+    /// Packets before this index already passed the node filter.
+    filtered: usize,
 }
 
 impl TraceMain {
@@ -86,6 +190,88 @@ impl TraceMain {
         self.records.reserve(want * 24);
     }
 
+    /// Trace at input node `node` only the packets `f` matches (`None`: all).
+    pub fn set_tuple_filter(&mut self, node: u32, f: Option<TupleFilter>) {
+        let i = node as usize;
+        if self.tuple_filters.len() <= i {
+            self.tuple_filters.resize(i + 1, None);
+        }
+        self.tuple_filters[i] = f;
+    }
+
+    /// The 5-tuple filter of an input node.
+    #[inline]
+    pub fn tuple_filter(&self, node: u32) -> Option<&TupleFilter> {
+        self.tuple_filters.get(node as usize)?.as_ref()
+    }
+
+    /// Apply the node filter to the traces completed since the last call (VPP's
+    /// `trace_apply_filter`, run after every dispatch). Only the new packets are looked at, and
+    /// their records are the tail of the record list, so the work is bounded by what was added.
+    pub fn apply_filter(&mut self) {
+        let Some(f) = self.node_filter else {
+            return;
+        };
+        if self.filtered >= self.packets.len() {
+            return;
+        }
+        let first_new = self.filtered;
+        // Records of the new packets start at the first new packet's first record.
+        let rec_start = self.packets[first_new..]
+            .iter()
+            .filter(|p| p.head != INVALID_INDEX)
+            .map(|p| p.head as usize)
+            .min()
+            .unwrap_or(self.records.len());
+        // A kept packet still getting records (in flight across dispatches) has records among
+        // the new ones: filter later, once it is done.
+        if self.packets[..first_new]
+            .iter()
+            .any(|p| p.tail != INVALID_INDEX && p.tail as usize >= rec_start)
+        {
+            return;
+        }
+        let old_records: Vec<TraceRecord> = self.records.drain(rec_start..).collect();
+        let new_packets: Vec<PacketTrace> = self.packets.drain(first_new..).collect();
+        for p in new_packets {
+            let mut chain = Vec::new();
+            let mut r = p.head;
+            while r != INVALID_INDEX {
+                let Some(rec) = (r as usize)
+                    .checked_sub(rec_start)
+                    .and_then(|i| old_records.get(i))
+                else {
+                    break;
+                };
+                chain.push(*rec);
+                r = rec.next;
+            }
+            let visits = chain.iter().any(|r| r.node == f.node);
+            if visits != f.include || self.packets.len() >= f.count as usize {
+                continue;
+            }
+            let head = self.records.len() as u32;
+            let n = chain.len() as u32;
+            for (k, mut rec) in chain.into_iter().enumerate() {
+                rec.next = if (k as u32) + 1 < n {
+                    head + k as u32 + 1
+                } else {
+                    INVALID_INDEX
+                };
+                self.records.push(rec);
+            }
+            self.packets.push(PacketTrace {
+                head: if n == 0 { INVALID_INDEX } else { head },
+                tail: if n == 0 { INVALID_INDEX } else { head + n - 1 },
+                first_time: p.first_time,
+            });
+        }
+        self.filtered = self.packets.len();
+        if f.stop_when_full && self.packets.len() >= f.count as usize {
+            self.budget.iter_mut().for_each(|b| *b = 0);
+        }
+    }
+
     /// Remaining budget of an input node.
     pub fn budget(&self, node: u32) -> u32 {
         self.budget.get(node as usize).copied().unwrap_or(0)
@@ -98,7 +284,10 @@ impl TraceMain {
         if *b == 0 {
             return None;
         }
-        *b -= 1;
+        if *b != u32::MAX {
+            // u32::MAX: unbounded (`filter drops`), the node filter decides what is kept.
+            *b -= 1;
+        }
         let h = self.packets.len() as u32;
         self.packets.push(PacketTrace {
             head: INVALID_INDEX,
@@ -132,6 +321,8 @@ impl TraceMain {
         self.packets.clear();
         self.records.clear();
         self.budget.clear();
+        self.tuple_filters.clear();
+        self.filtered = 0;
         self.active = false;
     }
 
