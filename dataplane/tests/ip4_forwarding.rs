@@ -413,6 +413,16 @@ fn arp_replies_learns_and_gleans() {
         1
     );
     no_leaks(&app);
+    // The Time column is when the entry was last updated (an ARP refresh moves it), in seconds.
+    app.dp.graph.vm.clock = Clock::manual(12_345_600_000);
+    send(
+        &mut app,
+        "tap0",
+        arp(1, c_mac, [10, 1, 1, 7], [0; 6], [10, 1, 1, 1], [0xff; 6]),
+    );
+    let n = app.exec("show ip neighbors").unwrap();
+    let line = n.lines().find(|l| l.contains("10.1.1.7")).unwrap();
+    assert!(line.trim_start().starts_with("12.3456"), "{n}");
 }
 
 #[test]

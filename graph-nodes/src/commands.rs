@@ -368,6 +368,7 @@ fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
         .1
         .ok_or_else(|| err("expected <interface> <address> <mac>"))?;
     let h = ip4(dp).clone();
+    let now = dp.graph.vm.clock.now_ns();
     let mut fib = h.fib.write();
     if del {
         fib.del_neighbor(sw, ip).map_err(|e| err(e.0))?;
@@ -376,7 +377,7 @@ fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
     let mac = words
         .2
         .ok_or_else(|| err("expected <interface> <address> <mac>"))?;
-    fib.add_neighbor(sw, ip, mac, is_static, fib_entry)
+    fib.add_neighbor(sw, ip, mac, is_static, fib_entry, now)
         .map_err(|e| err(e.0))?;
     Ok(String::new())
 }
@@ -482,7 +483,8 @@ fn show_ip_neighbors(dp: &mut Dataplane, a: &mut Args) -> R {
         let _ = write!(
             s,
             "\n{}{}{}{}{}",
-            center("0.0000", 12),
+            // VPP prints when the entry was last updated, in seconds since start.
+            center(&format!("{:.4}", n.updated_ns as f64 / 1e9), 12),
             center(&ip.to_string(), 16),
             center(&flags, 6),
             center(&engine::interface::format_mac(&n.mac), 20),

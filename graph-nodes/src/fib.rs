@@ -267,6 +267,8 @@ pub struct Neighbor {
     pub is_static: bool,
     /// A host route was installed for it.
     pub fib_entry: bool,
+    /// When it was last set or refreshed (ARP), on the forwarder's clock (`show ip neighbors`).
+    pub updated_ns: u64,
 }
 
 /// One FIB table (VRF).
@@ -652,8 +654,9 @@ impl Ip4Main {
 
     // ---- neighbours ----
 
-    /// Add or update a neighbour (static from the CLI, dynamic from ARP). Installs the host route
-    /// unless `fib_entry` is false. A learned entry never overwrites a static one.
+    /// Add or update a neighbour (static from the CLI, dynamic from ARP) at time `now_ns`.
+    /// Installs the host route unless `fib_entry` is false. A learned entry never overwrites a
+    /// static one.
     pub fn add_neighbor(
         &mut self,
         sw_if_index: u32,
@@ -661,6 +664,7 @@ impl Ip4Main {
         mac: [u8; 6],
         is_static: bool,
         fib_entry: bool,
+        now_ns: u64,
     ) -> Result<(), FibError> {
         if let Some(n) = self.neighbors.get(&(sw_if_index, ip)) {
             if n.is_static && !is_static {
@@ -673,6 +677,7 @@ impl Ip4Main {
                 mac,
                 is_static,
                 fib_entry,
+                updated_ns: now_ns,
             },
         );
         self.update_adj_mac(sw_if_index, ip, Some(mac));
@@ -1701,7 +1706,7 @@ mod tests {
         .unwrap();
         let d = fwd(&m, "10.104.221.85");
         assert_eq!(m.dpo_next(d), lookup_next::ARP, "incomplete until ARP");
-        m.add_neighbor(2, ip("10.20.0.2"), [2, 0, 0, 0, 0, 0x20], true, true)
+        m.add_neighbor(2, ip("10.20.0.2"), [2, 0, 0, 0, 0, 0x20], true, true, 0)
             .unwrap();
         let d2 = fwd(&m, "10.104.221.85");
         assert_eq!(d2, d, "same adjacency, now complete");

@@ -116,6 +116,7 @@ fn ip_at(d: &[u8], o: usize) -> Ipv4Addr {
 impl Node for ArpInput {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let ebase = cx.error_index(0);
+        let now = cx.now_ns();
         let mut replies_sent = 0;
         for &bi in frame {
             if cx.tracing() && cx.vm.buffers.meta(bi).is_traced() {
@@ -132,7 +133,7 @@ impl Node for ArpInput {
             let l2 = cx.vm.buffers.raw_from(bi, m.l2_hdr_offset);
             let eth_src = mac_at(l2, 6);
             let d = cx.vm.buffers.data(bi);
-            let verdict = self.decide(rx, eth_src, d);
+            let verdict = self.decide(rx, eth_src, d, now);
             match verdict {
                 Err(code) => {
                     cx.vm.buffers.meta_mut(bi).error = ebase + code;
@@ -183,6 +184,7 @@ impl ArpInput {
         rx: u32,
         eth_src: [u8; 6],
         d: &[u8],
+        now: u64,
     ) -> Result<Option<([u8; 6], Ipv4Addr, u32)>, u32> {
         if d.len() < 28 {
             return Err(errors::TOO_SHORT);
@@ -226,11 +228,11 @@ impl ArpInput {
         };
         match op {
             2 if tpa_is_ours => {
-                let _ = fib.add_neighbor(rx, spa, sha, false, true);
+                let _ = fib.add_neighbor(rx, spa, sha, false, true, now);
                 Ok(None)
             }
             1 if tpa_is_ours => {
-                let _ = fib.add_neighbor(rx, spa, sha, false, true);
+                let _ = fib.add_neighbor(rx, spa, sha, false, true, now);
                 Ok(Some((our_mac, tpa, output)))
             }
             1 | 2 => Err(errors::DST_NOT_LOCAL),
