@@ -252,3 +252,32 @@ fn pcap_trace_reports_a_bad_file_at_start_and_live_times_are_wall_clock() {
     live.exec("pcap trace off").unwrap();
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn show_memory_reports_heap_buffers_and_process() {
+    let mut app = App::with_buffers(Mode::Replay, 4096);
+    let s = app.exec("show memory").unwrap();
+    let l: Vec<&str> = s.lines().collect();
+    assert_eq!(l[0], "Thread 0 vpp_main", "{s}");
+    assert_eq!(
+        l[1],
+        "  main heap: the system allocator, shared by all threads"
+    );
+    assert!(
+        l[2].starts_with("    used: ") && l[2].contains(" blocks, max used: "),
+        "{s}"
+    );
+    assert!(
+        l[3].starts_with("    buffers: 4096 of ") && l[3].ends_with(", 4096 free"),
+        "{s}"
+    );
+    assert!(l[4].starts_with("  process: resident "), "{s}");
+    assert_eq!(l.len(), 5, "{s}");
+    let v = app.exec("show memory verbose").unwrap();
+    assert!(v.contains("      allocations "), "{v}");
+    assert!(v.contains("    VmRSS           "), "{v}");
+    assert_eq!(
+        app.exec("show memory everything").unwrap_err().to_string(),
+        "expected `verbose` or nothing, got `everything`"
+    );
+}

@@ -65,6 +65,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         ("clear trace", "clear trace", clear_trace),
         ("show buffers", "show buffers", show_buffers),
+        ("show memory", "show memory [verbose]", show_memory),
         ("show interface", "show interface [<interface> ...]", show_interface),
         (
             "show hardware-interfaces",
@@ -542,6 +543,62 @@ fn clear_trace(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     dp.graph.vm.trace.clear();
     Ok(String::new())
+}
+
+/// `show memory [verbose]`: VPP prints its mspace heaps; here the heap is the system allocator,
+/// counted by [`crate::mem::CountingAlloc`], and the process figures come from /proc.
+fn show_memory(dp: &mut Dataplane, a: &mut Args) -> R {
+    let verbose = a.keyword("verbose");
+    if !a.is_empty() {
+        return Err(err(format!(
+            "expected `verbose` or nothing, got `{}`",
+            a.remaining()
+        )));
+    }
+    use crate::mem::format_msize as m;
+    let h = crate::mem::heap_stats();
+    let live = h.allocs.saturating_sub(h.frees);
+    let b = dp.graph.vm.buffers.stats();
+    let mut s = String::from("Thread 0 vpp_main\n");
+    let _ = writeln!(
+        s,
+        "  main heap: the system allocator, shared by all threads"
+    );
+    let _ = writeln!(
+        s,
+        "    used: {} in {live} blocks, max used: {}",
+        m(h.used as u64),
+        m(h.peak as u64)
+    );
+    let _ = writeln!(
+        s,
+        "    buffers: {} of {} bytes in 2 MiB pages: {}, {} free",
+        b.total,
+        BUFFER_TOTAL_SIZE,
+        m(b.total as u64 * BUFFER_TOTAL_SIZE as u64),
+        b.free
+    );
+    if verbose {
+        let _ = writeln!(s, "      allocations {}, frees {}", h.allocs, h.frees);
+    }
+    let p = crate::mem::process_memory();
+    let get = |k: &str| p.iter().find(|(x, _)| x == k).map(|v| v.1);
+    if let Some(rss) = get("VmRSS") {
+        let _ = writeln!(
+            s,
+            "  process: resident {}, peak resident {}, virtual {}, anonymous huge pages {}",
+            m(rss),
+            m(get("VmHWM").unwrap_or(rss)),
+            m(get("VmSize").unwrap_or(0)),
+            m(get("AnonHugePages").unwrap_or(0))
+        );
+    }
+    if verbose {
+        for (k, v) in &p {
+            let _ = writeln!(s, "    {k:<16}{}", m(*v));
+        }
+    }
+    Ok(s.trim_end().to_string())
 }
 
 fn show_buffers(dp: &mut Dataplane, a: &mut Args) -> R {
