@@ -825,3 +825,74 @@ ip route add 192.168.0.0/16 table 5 via 10.1.3.2 tap3",
         .contains("192.168.0.0/16"));
     assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
 }
+
+#[test]
+fn ip_table_del_removes_its_routes_and_frees_its_index() {
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create tap id 0 hw-addr 02:fe:00:00:00:01
+set interface state tap0 up
+set interface ip address tap0 10.1.1.1/24
+set ip neighbor tap0 10.1.1.2 00:00:00:00:00:0b static
+ip table add 5
+ip table add 6
+ip route add 192.168.0.0/16 table 5 via 10.1.1.2 tap0
+ip route add 172.16.0.0/12 table 5 via 192.168.1.1
+ip route add 10.9.0.0/16 table 6 via 10.1.1.2 tap0",
+    )
+    .unwrap();
+    let before_lbs = app.exec("show ip fib table 0").unwrap();
+    app.exec("ip table del 5").unwrap();
+    let e = app.exec("show ip fib table 5").unwrap_err().to_string();
+    assert!(e.contains("table 5 does not exist"), "{e}");
+    let all = app.exec("show ip fib").unwrap();
+    assert!(
+        !all.contains("VRF:5") && all.contains("ipv4-VRF:6, fib_index:2"),
+        "{all}"
+    );
+    assert_eq!(app.exec("show ip fib table 0").unwrap(), before_lbs);
+    // The freed fib index goes to the next table, empty but for its special entries.
+    app.exec("ip table add 9").unwrap();
+    let t9 = app.exec("show ip fib table 9").unwrap();
+    assert!(t9.starts_with("ipv4-VRF:9, fib_index:1"), "{t9}");
+    assert!(
+        !t9.contains("192.168.0.0/16") && !t9.contains("172.16.0.0/12"),
+        "{t9}"
+    );
+    assert!(
+        t9.contains("0.0.0.0/0") && t9.contains("224.0.0.0/4"),
+        "{t9}"
+    );
+    // Refusals change nothing.
+    app.exec("create tap id 1 hw-addr 02:fe:00:00:00:02")
+        .unwrap();
+    app.exec("set interface ip table tap1 6").unwrap();
+    for (bad, says) in [
+        (
+            "ip table del 0",
+            "table 0 is the default table and cannot be deleted",
+        ),
+        ("ip table del 5", "table 5 does not exist"),
+        (
+            "ip table del 6",
+            "table 6 is in use by sw_if_index 2: move the interface first",
+        ),
+        ("ip table del", "expected"),
+    ] {
+        let before = app.exec("show ip fib").unwrap();
+        let e = app.exec(bad).expect_err(bad).to_string();
+        assert!(e.contains(says) && !e.contains('\n'), "{bad}: {e}");
+        assert_eq!(app.exec("show ip fib").unwrap(), before);
+    }
+    app.exec("set interface ip table tap1 0").unwrap();
+    app.exec("ip table del 6").unwrap();
+    // Add and delete in a loop: the table list does not grow.
+    for _ in 0..100 {
+        app.exec("ip table add 77").unwrap();
+        app.exec("ip route add 10.77.0.0/16 table 77 via 10.1.1.2 tap0")
+            .unwrap();
+        app.exec("ip table del 77").unwrap();
+    }
+    let h = app.exec("show ip fib").unwrap();
+    assert_eq!(h.matches("ipv4-VRF:").count(), 2, "{h}");
+}

@@ -51,6 +51,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
             show_ip_fib,
         ),
         ("ip table add", "ip table add <table-id>", ip_table_add),
+        ("ip table del", "ip table del <table-id>", ip_table_del),
         (
             "set interface ip table",
             "set interface ip table <interface> <table-id>",
@@ -320,6 +321,18 @@ fn ip_table_add(dp: &mut Dataplane, a: &mut Args) -> R {
     Ok(String::new())
 }
 
+fn ip_table_del(dp: &mut Dataplane, a: &mut Args) -> R {
+    let id = a.u32()?;
+    a.expect_end()?;
+    ip4(dp)
+        .clone()
+        .fib
+        .write()
+        .delete_table(id)
+        .map_err(|e| err(e.0))?;
+    Ok(String::new())
+}
+
 fn set_interface_ip_table(dp: &mut Dataplane, a: &mut Args) -> R {
     let sw = interface_arg(dp, a)?;
     let id = a.u32()?;
@@ -389,7 +402,7 @@ fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
         let fib = h.fib.read();
         let im = dp.interfaces.read();
         let mut s = String::new();
-        for t in 0..fib.n_tables() {
+        for t in (0..fib.n_tables()).filter(|&t| fib.is_live_table(t)) {
             let table = fib.format_table(t, Some((Ipv4Addr::UNSPECIFIED, 0)), &|sw| im.name(sw));
             if !s.is_empty() {
                 s.push('\n');
@@ -428,7 +441,9 @@ fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
     // Every table (VPP's order: by fib index), or the one asked for.
     let tables: Vec<u32> = match table {
         Some(t) => vec![t],
-        None => (0..fib.n_tables()).collect(),
+        None => (0..fib.n_tables())
+            .filter(|&t| fib.is_live_table(t))
+            .collect(),
     };
     let out: Vec<String> = tables
         .into_iter()

@@ -278,6 +278,9 @@ pub struct FibTable {
     /// Longest-prefix-match structure: address -> LB index.
     pub mtrie: Ip4Mtrie,
     entries: HashMap<(u32, u8), u32>,
+    /// Deleted (`ip table del`): its fib index is reused by the next `ip table add`, as VPP
+    /// reuses pool indices. Only the default and special entries are left in it.
+    pub deleted: bool,
 }
 
 /// A pool with LIFO reuse of freed indices, like VPP's pools.
@@ -416,7 +419,13 @@ impl Ip4Main {
 
     /// Create table `table_id` (with its default and special entries); returns its fib_index.
     pub fn create_table(&mut self, table_id: u32) -> u32 {
-        if let Some(i) = self.tables.iter().position(|t| t.table_id == table_id) {
+        if let Some(i) = self.fib_index(table_id) {
+            return i;
+        }
+        // A deleted table's slot holds just the default and special entries: take it over.
+        if let Some(i) = self.tables.iter().position(|t| t.deleted) {
+            self.tables[i].deleted = false;
+            self.tables[i].table_id = table_id;
             return i as u32;
         }
         let fib = self.tables.len() as u32;
@@ -426,6 +435,7 @@ impl Ip4Main {
             table_id,
             mtrie: Ip4Mtrie::new(lb),
             entries: HashMap::new(),
+            deleted: false,
         });
         let e = self.entries.alloc(Some(FibEntry {
             addr: 0,
@@ -459,8 +469,58 @@ impl Ip4Main {
     pub fn fib_index(&self, table_id: u32) -> Option<u32> {
         self.tables
             .iter()
-            .position(|t| t.table_id == table_id)
+            .position(|t| t.table_id == table_id && !t.deleted)
             .map(|i| i as u32)
+    }
+
+    /// Delete table `table_id` (`ip table del`) with its routes. Refused for table 0 and while
+    /// an interface is bound to it; nothing changes then.
+    pub fn delete_table(&mut self, table_id: u32) -> Result<(), FibError> {
+        if table_id == 0 {
+            return Err(FibError(
+                "table 0 is the default table and cannot be deleted".into(),
+            ));
+        }
+        let fib = self
+            .fib_index(table_id)
+            .ok_or_else(|| FibError(format!("table {table_id} does not exist")))?;
+        if let Some(sw) = self.if_fib.iter().position(|&f| f == fib) {
+            return Err(FibError(format!(
+                "table {table_id} is in use by sw_if_index {sw}: move the interface first (`set interface ip table <interface> 0`)"
+            )));
+        }
+        // Every route but the default and special entries, longest prefixes first so that
+        // recursive routes go before what they resolve through.
+        let mut routes: Vec<(u32, u8)> = self.tables[fib as usize]
+            .entries
+            .iter()
+            .filter_map(|(&k, &e)| {
+                let entry = self.entries.items[e as usize].as_ref()?;
+                entry
+                    .sources
+                    .iter()
+                    .any(|(s, _)| !matches!(s, Source::Special | Source::DefaultRoute))
+                    .then_some(k)
+            })
+            .collect();
+        routes.sort_by_key(|&(a, l)| (std::cmp::Reverse(l), a));
+        for (a, l) in routes {
+            for src in [
+                Source::Cli,
+                Source::Adjacency,
+                Source::RecursiveResolution,
+                Source::Interface,
+            ] {
+                let _ = self.del_source(fib, Ipv4Addr::from(a), l, src);
+            }
+        }
+        self.tables[fib as usize].deleted = true;
+        Ok(())
+    }
+
+    /// True if fib index `fib` is a live table.
+    pub fn is_live_table(&self, fib: u32) -> bool {
+        self.tables.get(fib as usize).is_some_and(|t| !t.deleted)
     }
 
     /// FIB index of an interface (0 unless set).
