@@ -276,3 +276,39 @@ fn af_packet_finishes_partial_checksums_from_veth_peers_with_offloads_on() {
     }
     assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
 }
+
+#[test]
+fn ping_from_the_forwarder_to_a_pod_namespace() {
+    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
+        eprintln!("skipped: needs root and /dev/net/tun");
+        return;
+    }
+    let ns = Netns::new("ping");
+    let host = format!("dpp{}t", std::process::id() % 100_000);
+    let mut app = App::new(Mode::Live);
+    engine::drivers::install(&mut app.dp);
+    app.exec(&format!(
+        "create tap id 0 hw-addr 02:fe:00:00:ab:01 host-if-name {host} host-ns {} host-ip4-addr 10.78.0.2/24 host-mac-addr 02:00:00:00:ab:02",
+        ns.0
+    ))
+    .unwrap();
+    app.exec_script(
+        "set interface state tap0 up
+set interface ip address tap0 10.78.0.1/24",
+    )
+    .unwrap();
+    // The first request waits for ARP (VPP drops it the same way); the others are answered
+    // by the namespace's kernel.
+    let s = app.exec("ping 10.78.0.2 repeat 4 interval 0.2").unwrap();
+    let replies: Vec<&str> = s.lines().filter(|l| l.contains(" bytes from ")).collect();
+    assert!(replies.len() >= 3, "{s}");
+    for r in &replies {
+        assert!(
+            r.starts_with("116 bytes from 10.78.0.2: icmp_seq=") && r.contains(" ttl=64 time="),
+            "{s}"
+        );
+    }
+    assert!(s.ends_with("packet loss"), "{s}");
+    assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
+    app.exec("delete tap sw_if_index 1").unwrap();
+}

@@ -281,3 +281,82 @@ fn show_memory_reports_heap_buffers_and_process() {
         "expected `verbose` or nothing, got `everything`"
     );
 }
+
+#[test]
+fn ping_from_the_forwarder() {
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create tap id 0 hw-addr 02:fe:00:00:00:01
+set interface state tap0 up
+set interface ip address tap0 10.1.1.1/24
+set ip neighbor tap0 10.1.1.2 00:00:00:00:00:0b static",
+    )
+    .unwrap();
+    app.dp.graph.vm.clock = engine::clock::Clock::manual(1_000_000_000);
+    // Our own address: request and reply both cross the graph.
+    let s = app.exec("ping 10.1.1.1 repeat 3").unwrap();
+    let l: Vec<&str> = s.lines().collect();
+    assert_eq!(
+        l,
+        [
+            "116 bytes from 10.1.1.1: icmp_seq=1 ttl=64 time=.0000 ms",
+            "116 bytes from 10.1.1.1: icmp_seq=2 ttl=64 time=.0000 ms",
+            "116 bytes from 10.1.1.1: icmp_seq=3 ttl=64 time=.0000 ms",
+            "",
+            "Statistics: 3 sent, 3 received, 0% packet loss"
+        ],
+        "{s}"
+    );
+    assert_eq!(
+        app.dp
+            .graph
+            .error_count("ip4-icmp-echo-reply", "echo replies received"),
+        3
+    );
+    // A neighbour that does not answer: the requests leave tap0 from its address.
+    let s = app.exec("ping 10.1.1.2 size 100 ttl 9 repeat 2").unwrap();
+    assert_eq!(s, "\nStatistics: 2 sent, 0 received, 100% packet loss");
+    let tx = engine::replay::transmitted(&app.dp, "tap0").unwrap();
+    assert_eq!(tx.len(), 2);
+    let p = etherparse::SlicedPacket::from_ethernet(&tx[1]).unwrap();
+    let Some(etherparse::NetSlice::Ipv4(ip)) = &p.net else {
+        panic!("not IPv4")
+    };
+    let h = ip.header();
+    assert_eq!(h.source(), [10, 1, 1, 1]);
+    assert_eq!(h.destination(), [10, 1, 1, 2]);
+    assert_eq!(h.ttl(), 9);
+    assert_eq!(h.total_len(), 20 + 16 + 100);
+    assert_eq!(h.to_header().calc_header_checksum(), h.header_checksum());
+    let Some(etherparse::TransportSlice::Icmpv4(icmp)) = &p.transport else {
+        panic!("not ICMP")
+    };
+    assert_eq!(icmp.type_u8(), 8);
+    assert_eq!(
+        icmp.icmp_type().calc_checksum(icmp.payload()),
+        icmp.checksum(),
+        "ICMP checksum"
+    );
+    assert_eq!(&tx[1][0..6], &[0, 0, 0, 0, 0, 0x0b]);
+    // A reply nobody waits for is dropped by name.
+    for (bad, says) in [
+        ("ping", "expected an IPv4 address to ping"),
+        ("ping 10.1.1.2 size 5000", "size 5000 is too large"),
+        (
+            "ping 10.1.1.2 interval soon",
+            "`interval`: expected seconds",
+        ),
+        ("ping 10.1.1.2 repeat 0", "`repeat` must be at least 1"),
+        (
+            "ping 10.1.1.2 burst 100",
+            "burst size must be between 1 and 64",
+        ),
+        ("ping 10.1.1.2 table-id 4", "table-id 4 does not exist"),
+        ("ping 192.0.2.1", "no route to 192.0.2.1"),
+        ("ping 10.1.1.2 source tap9", "unknown interface"),
+    ] {
+        let e = app.exec(bad).expect_err(bad).to_string();
+        assert!(e.contains(says) && !e.contains('\n'), "{bad}: {e}");
+    }
+    assert_eq!(app.dp.graph.vm.buffers.in_use(), 0, "every buffer returned");
+}

@@ -8,6 +8,7 @@ pub mod format;
 pub mod l2;
 pub mod mtrie;
 pub mod nodes;
+pub mod ping;
 pub mod tunnel;
 pub mod wire;
 
@@ -91,6 +92,13 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         local.next().expect("ip4-udp-lookup"),
         Box::new(ip4_local::Ip4UdpLookup { h: h.clone() }),
     );
+    let ping_table = ping::SharedPing::default();
+    g.register(
+        ping::registration(),
+        Box::new(ping::Ip4IcmpEchoReply {
+            table: ping_table.clone(),
+        }),
+    );
     let mut a = arp::registrations().into_iter();
     g.register(
         a.next().expect("arp-input"),
@@ -124,6 +132,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         on_interface_created(dp, sw);
     }
     commands::register(reg);
+    ping::init(dp, reg, ping_table);
     l2::commands::register(reg);
     tunnel::commands::register(reg);
 }

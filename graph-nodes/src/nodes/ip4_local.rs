@@ -92,7 +92,7 @@ pub fn registrations() -> Vec<NodeRegistration> {
             .nexts(local_next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-icmp-input", NodeKind::Internal)
-            .nexts(&["error-drop", "ip4-icmp-echo-request"])
+            .nexts(&["error-drop", "ip4-icmp-echo-request", crate::ping::NODE])
             .errors(icmp_errors::STRINGS),
         NodeRegistration::new("ip4-icmp-echo-request", NodeKind::Internal)
             .nexts(&["ip4-lookup", "error-drop"])
@@ -200,6 +200,9 @@ impl Node for Ip4IcmpInput {
             }
             if d[ihl] == 8 {
                 nexts[k] = 1;
+            } else if d[ihl] == 0 {
+                // An echo reply: maybe for one of our pings.
+                nexts[k] = 2;
             } else {
                 m.error = ebase + icmp_errors::UNKNOWN_TYPE;
             }
