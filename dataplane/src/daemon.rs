@@ -195,7 +195,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
             cfg.cpu.n_workers()
         ));
     }
-    let mut app = App::with_buffers(Mode::Live, cfg.buffers.buffers_per_numa);
+    let mut app = App::with_plugins(Mode::Live, cfg.buffers.buffers_per_numa, &cfg.plugins);
     app.dp.log = log.ring.clone();
     engine::drivers::install(&mut app.dp);
     if cfg.dpdk.present {

@@ -33,12 +33,25 @@ pub struct App {
 impl App {
     /// A forwarder with every plugin registered, with `n_buffers` buffers.
     pub fn with_buffers(mode: Mode, n_buffers: u32) -> Self {
+        Self::with_plugins(mode, n_buffers, &startup::PluginsSection::default())
+    }
+
+    /// A forwarder with the plugins `plugins` enables (startup.conf's `plugins { }`).
+    pub fn with_plugins(mode: Mode, n_buffers: u32, plugins: &startup::PluginsSection) -> Self {
         let mut registry = Registry::new();
         let mut dp = Dataplane::new(n_buffers, mode);
         engine::commands::register(&mut registry);
         graph_nodes::init(&mut dp, &mut registry);
-        acl::init(&mut dp, &mut registry);
-        nat44::init(&mut dp, &mut registry);
+        let mut loaded = Vec::new();
+        if plugins.enabled("acl_plugin") {
+            acl::init(&mut dp, &mut registry);
+            loaded.push("acl_plugin");
+        }
+        if plugins.enabled("nat_plugin") {
+            nat44::init(&mut dp, &mut registry);
+            loaded.push("nat_plugin");
+        }
+        dp.insert_ext(version::LoadedPlugins(loaded));
         version::register(&mut registry);
         // Long scripts let the graph run between their commands (live mode, after 50 ms).
         registry.set_between_commands(Dataplane::yield_in_script);

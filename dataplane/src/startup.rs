@@ -12,8 +12,10 @@
 //! `unix` also takes `poll-sleep-usec N` (the longest idle wait for a device) and `pidfile FILE`;
 //! the other keys of a stock VPP `unix` and `cpu` section (`nocolor`, `cli-no-pager`, `gid`,
 //! `scheduler-policy`, ...) and the sections that mean nothing here (`api-trace`, `socksvr`,
-//! `statseg`, `plugins`, `memory`, `logging`, ...) are accepted and named in one log line each
-//! ([`StartupConfig::ignored`]), so a stock VPP file starts the daemon.
+//! `statseg`, `memory`, `logging`, ...) are accepted and named in one log line each
+//! ([`StartupConfig::ignored`]), so a stock VPP file starts the daemon. `plugins { plugin default
+//! { disable } plugin acl_plugin.so { enable } }` works as VPP's for the plugins that can be left
+//! out here (ACL and NAT; the tunnels and drivers are part of the core).
 //!
 //! `#` (at the start of a line or after white space) and `//` start comments. Unknown sections or
 //! keys are errors that name them and list what is expected.
@@ -134,6 +136,39 @@ pub struct DpdkSection {
     pub no_multi_seg: bool,
 }
 
+/// `plugins { plugin default { disable } plugin NAME.so { enable|disable } }`: which of the
+/// plugins that can be left out (ACL and NAT; the rest is the core here) are registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginsSection {
+    /// `plugin default { disable }`: only plugins enabled by name are loaded.
+    pub default_enabled: bool,
+    /// Plugins named with `enable` / `disable` (name without `.so`).
+    pub explicit: Vec<(String, bool)>,
+}
+
+impl Default for PluginsSection {
+    fn default() -> Self {
+        PluginsSection {
+            default_enabled: true,
+            explicit: Vec::new(),
+        }
+    }
+}
+
+/// Plugins that `plugins { }` can leave out (the others are built into the core here).
+pub const OPTIONAL_PLUGINS: &[&str] = &["acl_plugin", "nat_plugin"];
+
+impl PluginsSection {
+    /// Whether plugin `name` (`acl_plugin`, `nat_plugin`) is loaded.
+    pub fn enabled(&self, name: &str) -> bool {
+        self.explicit
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map_or(self.default_enabled, |e| e.1)
+    }
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StartupConfig {
@@ -145,6 +180,8 @@ pub struct StartupConfig {
     pub buffers: BuffersSection,
     /// `dpdk { }`.
     pub dpdk: DpdkSection,
+    /// `plugins { }`.
+    pub plugins: PluginsSection,
     /// What the file asks for that means nothing here (sections and keys of a stock VPP file):
     /// accepted, one line each for the log.
     pub ignored: Vec<String>,
@@ -283,6 +320,7 @@ pub fn parse(text: &str) -> Result<StartupConfig, String> {
             "unix" => parse_unix(&mut c, &mut cfg.unix)?,
             "cpu" => parse_cpu(&mut c, &mut cfg.cpu)?,
             "buffers" => parse_buffers(&mut c, &mut cfg.buffers)?,
+            "plugins" => parse_plugins(&mut c, &mut cfg.plugins)?,
             "dpdk" => {
                 cfg.dpdk.present = true;
                 parse_dpdk(&mut c, &mut cfg.dpdk)?
@@ -319,7 +357,6 @@ const IGNORED_SECTIONS: &[(&str, &str)] = &[
         "statseg",
         "there is no stats segment (`show runtime`, `show errors`, `show interface`)",
     ),
-    ("plugins", "the plugins are built in (`show plugins`)"),
     ("logging", "log lines go to `unix { log }`"),
     ("node", "each node has one variant"),
     ("dsa", "no DSA devices"),
@@ -452,6 +489,81 @@ fn parse_cpu(c: &mut Cursor, cpu: &mut CpuSection) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+fn parse_plugins(c: &mut Cursor, p: &mut PluginsSection) -> Result<(), String> {
+    const KEYS: &[&str] = &["plugin", "path", "add-path", "vat-path", "vat-plugin"];
+    loop {
+        let (k, l) = match c.next() {
+            Some(Tok::Close(_)) => return Ok(()),
+            Some(Tok::Word(w, l)) => (w, l),
+            Some(Tok::Open(l)) => {
+                return Err(format!("line {l}: unexpected `{{` in section `plugins`"))
+            }
+            None => return Err("section `plugins` is not closed with `}`".into()),
+        };
+        match k.as_str() {
+            "path" | "add-path" | "vat-path" => {
+                c.value("plugins", &k, l)?;
+                c.ignored.push(format!(
+                    "line {l}: plugins `{k}` ignored: the plugins are built in"
+                ));
+            }
+            "plugin" | "vat-plugin" => {
+                let name = c.value("plugins", &k, l)?;
+                if !matches!(c.next(), Some(Tok::Open(_))) {
+                    return Err(format!(
+                        "line {l}: expected `{k} {name} {{ enable | disable }}`"
+                    ));
+                }
+                let mut on = None;
+                loop {
+                    match c.next() {
+                        Some(Tok::Close(_)) => break,
+                        Some(Tok::Word(w, _)) if w == "enable" => on = Some(true),
+                        Some(Tok::Word(w, _)) if w == "disable" => on = Some(false),
+                        Some(Tok::Word(w, wl)) => {
+                            return Err(format!(
+                                "line {wl}: unknown key `{w}` for plugin `{name}`; expected enable or disable"
+                            ))
+                        }
+                        _ => {
+                            return Err(format!(
+                                "line {l}: plugin `{name}` is not closed with `}}`"
+                            ))
+                        }
+                    }
+                }
+                let Some(on) = on else {
+                    return Err(format!(
+                        "line {l}: plugin `{name}` needs `enable` or `disable`"
+                    ));
+                };
+                if k == "vat-plugin" {
+                    c.ignored.push(format!(
+                        "line {l}: vat-plugin `{name}` ignored: there is no VAT"
+                    ));
+                    continue;
+                }
+                let base = name.trim_end_matches(".so");
+                if base == "default" {
+                    p.default_enabled = on;
+                } else if OPTIONAL_PLUGINS.contains(&base) {
+                    p.explicit.push((base.to_string(), on));
+                } else if crate::version::PLUGINS.iter().any(|(n, _)| *n == base) {
+                    if !on {
+                        c.ignored.push(format!(
+                            "line {l}: plugin `{name}` cannot be disabled: it is part of the core here"
+                        ));
+                    }
+                } else {
+                    c.ignored
+                        .push(format!("line {l}: plugin `{name}` ignored: not built here"));
+                }
+            }
+            _ => return Err(unknown("plugins", &k, l, KEYS)),
+        }
+    }
 }
 
 fn parse_buffers(c: &mut Cursor, b: &mut BuffersSection) -> Result<(), String> {
@@ -687,7 +799,7 @@ logging {
             "section `api-segment` ignored",
             "section `socksvr` ignored",
             "section `memory` ignored",
-            "section `plugins` ignored: the plugins are built in (`show plugins`)",
+            "plugins `path` ignored: the plugins are built in",
             "section `statseg` ignored",
             "section `logging` ignored",
             "`unix { gid vpp }` ignored",
@@ -697,5 +809,59 @@ logging {
             assert!(ignored.contains(what), "{what}: {ignored}");
         }
         assert!(cfg.ignored.iter().all(|l| !l.contains('\n')));
+        // VPP's semantics: default disabled, so only what is enabled by name is loaded.
+        assert!(!cfg.plugins.enabled("nat_plugin") && !cfg.plugins.enabled("acl_plugin"));
+    }
+
+    #[test]
+    fn plugins_enable_and_disable_ours() {
+        let cfg = parse(
+            "plugins {
+  plugin nat_plugin.so { disable }
+  plugin dpdk_plugin.so { disable }
+  plugin memif_plugin.so { enable }
+  vat-plugin foo.so { enable }
+}",
+        )
+        .unwrap();
+        assert!(!cfg.plugins.enabled("nat_plugin"));
+        assert!(cfg.plugins.enabled("acl_plugin"));
+        let ignored = cfg.ignored.join("\n");
+        assert!(
+            ignored.contains(
+                "plugin `dpdk_plugin.so` cannot be disabled: it is part of the core here"
+            ) && ignored.contains("plugin `memif_plugin.so` ignored: not built here"),
+            "{ignored}"
+        );
+        for (bad, says) in [
+            (
+                "plugins { plugin acl_plugin.so }",
+                "expected `plugin acl_plugin.so { enable | disable }`",
+            ),
+            (
+                "plugins { plugin acl_plugin.so { maybe } }",
+                "unknown key `maybe` for plugin `acl_plugin.so`",
+            ),
+            (
+                "plugins { plugin acl_plugin.so { } }",
+                "needs `enable` or `disable`",
+            ),
+            (
+                "plugins { load all }",
+                "unknown key `load` in section `plugins`",
+            ),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(says) && !e.contains('\n'), "{bad}: {e}");
+        }
+        let app = crate::App::with_plugins(engine::Mode::Replay, 1024, &cfg.plugins);
+        assert!(app
+            .registry
+            .commands()
+            .all(|(p, _)| !p.starts_with("nat44")));
+        assert!(app
+            .registry
+            .commands()
+            .any(|(p, _)| p.starts_with("set acl-plugin")));
     }
 }

@@ -91,7 +91,7 @@ fn profile() -> &'static str {
 }
 
 /// The plugins, built into the binary here (VPP loads them from .so files).
-const PLUGINS: &[(&str, &str)] = &[
+pub const PLUGINS: &[(&str, &str)] = &[
     ("acl_plugin", "Access Control Lists (ACL)"),
     ("nat_plugin", "Network Address Translation (NAT)"),
     ("vxlan_plugin", "VxLan Tunnels"),
@@ -100,15 +100,23 @@ const PLUGINS: &[(&str, &str)] = &[
     ("dpdk_plugin", "Data Plane Development Kit (DPDK)"),
 ];
 
-fn show_plugins(_dp: &mut Dataplane, a: &mut Args) -> R {
+/// The optional plugins this forwarder was built with (`plugins { }` in startup.conf).
+#[derive(Clone, Debug)]
+pub struct LoadedPlugins(pub Vec<&'static str>);
+
+fn show_plugins(dp: &mut Dataplane, a: &mut Args) -> R {
     a.keyword("verbose");
     a.expect_end()?;
     let mut s = String::from(" Plugin path is: (built in), plugins shown in load order\n\n");
     let _ = writeln!(s, "     {:<41}{:<33}Description", "Plugin", "Version");
     let ver = format!("{}-release", env!("CARGO_PKG_VERSION"));
+    let loaded = dp.ext::<LoadedPlugins>().map(|l| l.0.clone());
     let present = |name: &str| match name {
         "af_xdp_plugin" => engine::drivers::af_xdp::available(),
         "dpdk_plugin" => cfg!(feature = "dpdk"),
+        n if crate::startup::OPTIONAL_PLUGINS.contains(&n) => {
+            loaded.as_ref().is_none_or(|l| l.contains(&n))
+        }
         _ => true,
     };
     for (i, (name, desc)) in PLUGINS.iter().filter(|p| present(p.0)).enumerate() {

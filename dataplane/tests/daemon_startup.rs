@@ -72,6 +72,14 @@ statseg {{ size 32m }}
     );
     let mut c = cli::client::Client::connect(&sock).unwrap();
     assert!(c.exec("show version").unwrap().starts_with("dataplane v"));
+    // `plugin default { disable }` with the ACL plugin enabled: no NAT44 here.
+    let plugins = c.exec("show plugins").unwrap();
+    assert!(
+        plugins.contains("acl_plugin") && !plugins.contains("nat_plugin"),
+        "{plugins}"
+    );
+    assert!(c.exec("show acl-plugin acl").is_ok());
+    assert!(c.exec("nat44 add address 10.0.0.1").is_err());
     // Configuration changes are logged with who made them; `show` commands are not.
     c.exec("create loopback interface").unwrap();
     assert!(c.exec("set interface state nosuch up").is_err());
@@ -120,7 +128,6 @@ statseg {{ size 32m }}
         "section `api-segment` ignored",
         "section `socksvr` ignored",
         "`cpu { relative }` ignored",
-        "section `plugins` ignored",
         "section `statseg` ignored",
     ] {
         assert_eq!(text.matches(what).count(), 1, "{what}:\n{text}");
