@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! unix    { nodaemon | interactive | cli-listen PATH | exec FILE | log FILE | cli-prompt STR
-//!           | full-coredump | gid NAME }
+//!           | metrics-listen [ADDR]:PORT | full-coredump | gid NAME }
 //! cpu     { main-core N | corelist-workers LIST | workers N | skip-cores N }
 //! buffers { buffers-per-numa N | default data-size N }
 //! dpdk    { dev PCI [{ name NAME | num-rx-queues N | num-tx-queues N }] | vdev SPEC | no-huge
@@ -20,6 +20,7 @@
 //! `#` (at the start of a line or after white space) and `//` start comments. Unknown sections or
 //! keys are errors that name them and list what is expected.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// Default CLI socket.
@@ -44,6 +45,9 @@ pub struct UnixSection {
     pub poll_sleep_usec: Option<u32>,
     /// `pidfile FILE`: the daemon's PID is written there while it runs.
     pub pidfile: Option<PathBuf>,
+    /// `metrics-listen [ADDR]:PORT`: serve Prometheus metrics over HTTP there (off by default;
+    /// the address defaults to 127.0.0.1).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for UnixSection {
@@ -57,6 +61,7 @@ impl Default for UnixSection {
             cli_prompt: "dpctl# ".into(),
             poll_sleep_usec: None,
             pidfile: None,
+            metrics_listen: None,
         }
     }
 }
@@ -293,6 +298,53 @@ pub fn parse_corelist(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// Parse the value of `metrics-listen`: `ADDR:PORT`, `:PORT` or `PORT` (the address defaults to
+/// loopback, 127.0.0.1), `[V6ADDR]:PORT` for IPv6. The error says what is wrong and what is
+/// expected, on one line.
+pub fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    const EXPECTED: &str = "expected PORT, :PORT or ADDR:PORT with a numeric address, e.g. 127.0.0.1:9482 or [::1]:9482";
+    let (host, port) = match v.rsplit_once(':') {
+        // `::1` alone or `fe80::1` is an address without a port, not `fe80:` plus a port.
+        Some((h, _)) if h.contains(':') && !h.starts_with('[') => {
+            return Err(format!(
+                "`{v}` has no port; write an IPv6 address in brackets: [ADDR]:PORT"
+            ))
+        }
+        Some((h, p)) => (h, p),
+        None => ("", v),
+    };
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{v}` has no valid port; {EXPECTED}"));
+    }
+    let port = match port.parse::<u64>() {
+        Ok(p @ 1..=65535) => p as u16,
+        _ => {
+            return Err(format!(
+                "port {port} in `{v}` is out of range; expected 1..65535"
+            ))
+        }
+    };
+    let ip = if host.is_empty() || host == "localhost" {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let ip: IpAddr = bare
+            .parse()
+            .map_err(|_| format!("`{host}` in `{v}` is not an IP address; {EXPECTED}"))?;
+        // Brackets are for IPv6 only, and IPv6 needs them (checked above).
+        if ip.is_ipv4() == (bare != host) {
+            return Err(format!(
+                "`{host}` in `{v}` is not an IP address; {EXPECTED}"
+            ));
+        }
+        ip
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
 /// Parse the text of a startup.conf.
 pub fn parse(text: &str) -> Result<StartupConfig, String> {
     let mut c = Cursor {
@@ -416,6 +468,7 @@ fn parse_unix(c: &mut Cursor, u: &mut UnixSection) -> Result<(), String> {
         "cli-prompt",
         "poll-sleep-usec",
         "pidfile",
+        "metrics-listen",
         "full-coredump",
         "coredump-size",
         "gid",
@@ -449,6 +502,11 @@ fn parse_unix(c: &mut Cursor, u: &mut UnixSection) -> Result<(), String> {
             "cli-prompt" => u.cli_prompt = c.value("unix", k, l)?,
             "poll-sleep-usec" => u.poll_sleep_usec = Some(c.number("unix", k, l)?),
             "pidfile" => u.pidfile = Some(PathBuf::from(c.value("unix", k, l)?)),
+            "metrics-listen" => {
+                let v = c.value("unix", k, l)?;
+                u.metrics_listen =
+                    Some(parse_listen(&v).map_err(|e| format!("line {l}: metrics-listen: {e}"))?);
+            }
             _ => return Err(unknown("unix", k, l, KEYS)),
         }
         Ok(())
@@ -731,6 +789,49 @@ dpdk {
             assert!(!e.contains('\n'), "{e}");
         }
         assert_eq!(parse("").unwrap(), StartupConfig::default());
+    }
+
+    #[test]
+    fn metrics_listen() {
+        let at = |v: &str| {
+            parse(&format!("unix {{ metrics-listen {v} }}"))
+                .map(|c| c.unix.metrics_listen.unwrap().to_string())
+        };
+        assert_eq!(parse("").unwrap().unix.metrics_listen, None);
+        assert_eq!(at("127.0.0.1:9482").unwrap(), "127.0.0.1:9482");
+        assert_eq!(at(":9482").unwrap(), "127.0.0.1:9482");
+        assert_eq!(at("9482").unwrap(), "127.0.0.1:9482");
+        assert_eq!(at("localhost:9482").unwrap(), "127.0.0.1:9482");
+        assert_eq!(at("0.0.0.0:9100").unwrap(), "0.0.0.0:9100");
+        assert_eq!(at("[::1]:9482").unwrap(), "[::1]:9482");
+        for (v, what) in [
+            (
+                "70000",
+                "port 70000 in `70000` is out of range; expected 1..65535",
+            ),
+            (":99999999999999999999", "out of range; expected 1..65535"),
+            ("0", "port 0 in `0` is out of range"),
+            (
+                "10.0.0.300:9482",
+                "`10.0.0.300` in `10.0.0.300:9482` is not an IP address",
+            ),
+            (
+                "prometheus.local:9482",
+                "is not an IP address; expected PORT, :PORT or ADDR:PORT",
+            ),
+            ("[10.0.0.1]:9482", "is not an IP address"),
+            ("127.0.0.1:", "has no valid port"),
+            ("127.0.0.1", "has no valid port"),
+            ("127.0.0.1:http", "has no valid port"),
+            ("::1", "write an IPv6 address in brackets"),
+        ] {
+            let e = at(v).unwrap_err();
+            assert!(e.starts_with("line 1: metrics-listen: "), "{v}: {e}");
+            assert!(e.contains(what), "{v}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let e = parse("unix { metrics-listen }").unwrap_err();
+        assert!(e.contains("needs a value"), "{e}");
     }
 
     /// VPP's own startup.conf (src/vpp/conf/startup.conf), with its commented-out sections
