@@ -9,6 +9,7 @@ pub mod contiv;
 pub mod daemon;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod metrics;
 pub mod pcapgen;
 pub mod replay_cmd;
 pub mod startup;
