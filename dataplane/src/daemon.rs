@@ -4,6 +4,10 @@
 //! `dpctl` clients send over the unix socket. When no packets arrive for a while it sleeps in
 //! `poll(2)` on the devices' descriptors (10 ms at most, so CLI requests are served promptly).
 //! SIGTERM/SIGINT stop it cleanly: interfaces are deleted (taps vanish), the socket is unlinked.
+//!
+//! With `unix { metrics-listen ADDR:PORT }` a [`MetricsServer`] serves Prometheus metrics: its
+//! threads talk HTTP, the main loop only renders the text between dispatches when a scrape is
+//! queued (see [`crate::metrics::http`]); a queued scrape wakes the idle loop at once.
 
 use std::io::Write;
 use std::os::fd::RawFd;
@@ -15,6 +19,7 @@ use std::time::Duration;
 use cli::server::{CliServer, Response};
 use engine::Mode;
 
+use crate::metrics::http::MetricsServer;
 use crate::startup::StartupConfig;
 use crate::App;
 
@@ -100,6 +105,13 @@ pub fn device_fds(app: &App) -> Vec<RawFd> {
         .flatten()
         .filter_map(|d| d.try_lock().and_then(|d| d.fd()))
         .collect()
+}
+
+/// What the idle loop waits on: the devices, and the metrics server's wake-up descriptor.
+fn wait_set(app: &App, metrics: Option<&MetricsServer>) -> Vec<RawFd> {
+    let mut fds = device_fds(app);
+    fds.extend(metrics.map(|m| m.wake_fd()));
+    fds
 }
 
 /// True if some live interface has no descriptor to wait on (DPDK ports): the loop must keep
@@ -234,6 +246,22 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         cfg.unix.cli_listen.display(),
         cfg.buffers.buffers_per_numa
     ));
+    let mut metrics = match cfg.unix.metrics_listen {
+        None => None,
+        Some(addr) => match MetricsServer::bind(addr) {
+            Ok(m) => {
+                log.line(&format!(
+                    "metrics for Prometheus at http://{}/metrics",
+                    m.local_addr()
+                ));
+                Some(m)
+            }
+            Err(e) => {
+                shutdown(&mut app, &mut server, &mut log);
+                return Err(e);
+            }
+        },
+    };
 
     // The forwarder's stop flag: long commands (bulk routes, scripts) give up when it is set.
     let stop = app.dp.stop.clone();
@@ -301,7 +329,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     };
 
     let mut idle = 0u32;
-    let mut fds = device_fds(&app);
+    let mut fds = wait_set(&app, metrics.as_ref());
     let mut generation = app.dp.interfaces_generation();
     let mut polling = must_poll(&app);
     while !stop.load(Ordering::SeqCst) {
@@ -326,6 +354,9 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
                 cli::server::Request::Complete(_) => return req.run(registry, dp),
             })
         });
+        let scraped = metrics
+            .as_mut()
+            .map_or(0, |m| m.poll(|| crate::metrics::render(&app.dp)));
         if let Some(rx) = &stdin_rx {
             while let Ok(line) = rx.try_recv() {
                 match app.exec(&line) {
@@ -339,10 +370,10 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         // would return POLLNVAL at once and the loop would spin).
         if app.dp.interfaces_generation() != generation {
             generation = app.dp.interfaces_generation();
-            fds = device_fds(&app);
+            fds = wait_set(&app, metrics.as_ref());
             polling = must_poll(&app);
         }
-        if produced == 0 && served == 0 && !app.dp.graph.has_pending() && !polling {
+        if produced == 0 && served == 0 && scraped == 0 && !app.dp.graph.has_pending() && !polling {
             idle += 1;
             if idle > 256 {
                 wait_for_devices(&fds, idle_wait);
@@ -352,6 +383,9 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         }
     }
     log.line("stopping");
+    if let Some(m) = metrics.as_mut() {
+        m.shutdown();
+    }
     shutdown(&mut app, &mut server, &mut log);
     if let Some(pf) = &cfg.unix.pidfile {
         let _ = std::fs::remove_file(pf);
