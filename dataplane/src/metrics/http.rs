@@ -25,7 +25,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, Tc
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -345,13 +345,7 @@ impl MetricsServer {
         let Some(rx) = &self.scrapes else {
             return 0;
         };
-        let mut waiting = Vec::new();
-        loop {
-            match rx.try_recv() {
-                Ok(s) => waiting.push(s),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
+        let waiting: Vec<Scrape> = rx.try_iter().collect();
         if waiting.is_empty() {
             return 0;
         }
