@@ -424,6 +424,30 @@ fn acl(o: &mut Out, dp: &Dataplane) {
             t.cnt_recycled,
         );
     }
+    // Per-rule matches (`show acl-plugin acl counters`, VPP's /acl/N/matches): only rules that
+    // matched something, so that 10k idle rules do not make 10k series per thread.
+    for (name, k, help) in [
+        (
+            "dataplane_acl_rule_matches_total",
+            0,
+            "Packets that matched an ACL rule (show acl-plugin acl counters).",
+        ),
+        (
+            "dataplane_acl_rule_match_bytes_total",
+            1,
+            "Bytes of the packets that matched an ACL rule.",
+        ),
+    ] {
+        o.family(name, Kind::Counter, help);
+        for (t, id) in tables.iter().zip(&ids) {
+            for (acl, rules) in t.rule_hits.iter().enumerate() {
+                for (rule, c) in rules.iter().enumerate().filter(|r| r.1[0] > 0) {
+                    let (a, r) = (acl.to_string(), rule.to_string());
+                    o.sample(name, &[("acl", &a), ("rule", &r), ("thread", id)], c[k]);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -520,6 +544,26 @@ mod tests {
         ] {
             assert!(seen.contains(want), "{want} missing:\n{text}");
         }
+    }
+
+    #[test]
+    fn acl_rule_matches_appear_once_counted() {
+        let mut app = App::new(Mode::Replay);
+        app.exec("set acl-plugin acl permit proto 6, deny proto 17")
+            .unwrap();
+        let text = render(&app.dp);
+        assert!(samples(&text, "dataplane_acl_rule_matches_total").is_empty());
+        let p = app.dp.ext::<acl::AclPlugin>().unwrap().clone();
+        p.sessions.threads[0].lock().count_rule(0, 1, 3, 300);
+        let text = render(&app.dp);
+        assert_eq!(
+            samples(&text, "dataplane_acl_rule_matches_total"),
+            vec![(r#"acl="0",rule="1",thread="0""#, "3")]
+        );
+        assert_eq!(
+            samples(&text, "dataplane_acl_rule_match_bytes_total"),
+            vec![(r#"acl="0",rule="1",thread="0""#, "300")]
+        );
     }
 
     /// Values are those the `show` commands print, after traffic.
