@@ -360,3 +360,40 @@ set ip neighbor tap0 10.1.1.2 00:00:00:00:00:0b static",
     }
     assert_eq!(app.dp.graph.vm.buffers.in_use(), 0, "every buffer returned");
 }
+
+#[test]
+fn interface_macs_must_be_unicast_except_vpps_documented_multicast_hw_addr() {
+    let mut app = App::new(Mode::Replay);
+    for (bad, says) in [
+        (
+            "create loopback interface mac ff:ff:ff:ff:ff:ff",
+            "mac ff:ff:ff:ff:ff:ff is the broadcast address: an interface needs a unicast MAC",
+        ),
+        (
+            "create tap id 3 hw-addr 00:00:00:00:00:00",
+            "hw-addr 00:00:00:00:00:00 is all zeros: an interface needs a unicast MAC",
+        ),
+        (
+            "create tap id 3 host-mac-addr 01:00:5e:00:00:01",
+            "host-mac-addr 01:00:5e:00:00:01 is a multicast address (the low bit of the first byte is set): the kernel gives a device only a unicast MAC",
+        ),
+    ] {
+        let e = app.exec(bad).expect_err(bad).to_string();
+        assert_eq!(e, says, "{bad}");
+    }
+    assert!(!app.exec("show interface").unwrap().contains("tap3"));
+    // Contiv's host interconnect MAC is multicast; VPP takes it, so do we, with a warning.
+    app.exec("create tap id 0 hw-addr 01:23:45:67:89:42")
+        .unwrap();
+    assert!(app
+        .exec("show logging")
+        .unwrap()
+        .contains("hw-addr 01:23:45:67:89:42 is a multicast address"));
+    let e = app
+        .exec("set interface mac address tap0 01:00:5e:00:00:01")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is a multicast address"), "{e}");
+    app.exec("set interface mac address tap0 02:00:00:00:00:09")
+        .unwrap();
+}

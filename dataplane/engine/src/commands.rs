@@ -815,10 +815,56 @@ fn set_interface_state(dp: &mut Dataplane, a: &mut Args) -> R {
     Ok(String::new())
 }
 
+/// Why a MAC cannot be an interface's own address, if it cannot.
+fn not_unicast(m: &[u8; 6]) -> Option<&'static str> {
+    if *m == [0xff; 6] {
+        Some("the broadcast address")
+    } else if m[0] & 1 != 0 {
+        Some("a multicast address (the low bit of the first byte is set)")
+    } else if *m == [0; 6] {
+        Some("all zeros")
+    } else {
+        None
+    }
+}
+
+/// `hw-addr MAC` of a `create` command. Broadcast and all-zero addresses are refused; a
+/// multicast one is accepted with a warning in the log, because VPP accepts it and Contiv's
+/// documented host interconnect tap uses 01:23:45:67:89:42 (the documented traces need it).
+fn hw_addr(dp: &Dataplane, a: &mut Args, kw: &str) -> Result<[u8; 6], CliError> {
+    let m = a.mac()?;
+    match not_unicast(&m) {
+        None => {}
+        Some(why) if m[0] & 1 != 0 && m != [0xff; 6] => {
+            dp.log.lock().push(
+                "warn",
+                "interface",
+                &format!(
+                    "{kw} {} is {why}: accepted as VPP does, but a switch floods frames sent to it",
+                    fmt_mac(&m)
+                ),
+            );
+        }
+        Some(why) => {
+            return Err(err(format!(
+                "{kw} {} is {why}: an interface needs a unicast MAC",
+                fmt_mac(&m)
+            )))
+        }
+    }
+    Ok(m)
+}
+
 fn set_interface_mac(dp: &mut Dataplane, a: &mut Args) -> R {
     let sw = interface_arg(dp, a)?;
     let mac = a.mac()?;
     a.expect_end()?;
+    if let Some(why) = not_unicast(&mac) {
+        return Err(err(format!(
+            "{} is {why}: an interface needs a unicast MAC",
+            fmt_mac(&mac)
+        )));
+    }
     let mut im = dp.interfaces.write();
     let hw = im.sw[sw as usize].hw_if_index as usize;
     im.hw[hw].mac = mac;
@@ -1092,9 +1138,15 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
         if a.keyword("id") {
             id = Some(a.u32()?);
         } else if a.keyword("hw-addr") {
-            spec.mac = Some(a.mac()?);
+            spec.mac = Some(hw_addr(dp, a, "hw-addr")?);
         } else if a.keyword("host-mac-addr") {
             let m = a.mac()?;
+            if let Some(why) = not_unicast(&m) {
+                return Err(err(format!(
+                    "host-mac-addr {} is {why}: the kernel gives a device only a unicast MAC",
+                    fmt_mac(&m)
+                )));
+            }
             spec.options.push(("host-mac-addr".into(), fmt_mac(&m)));
         } else if a.keyword("host-ip4-addr") {
             let (ip, len) = a.ip4_prefix()?;
@@ -1156,7 +1208,7 @@ fn create_host_interface(dp: &mut Dataplane, a: &mut Args) -> R {
         if a.keyword("name") {
             host = a.next_word();
         } else if a.keyword("hw-addr") {
-            spec.mac = Some(a.mac()?);
+            spec.mac = Some(hw_addr(dp, a, "hw-addr")?);
         } else {
             return Err(a.unknown());
         }
@@ -1266,7 +1318,7 @@ fn create_dpdk(dp: &mut Dataplane, a: &mut Args) -> R {
         } else if a.keyword("name") {
             name = a.next_word();
         } else if a.keyword("hw-addr") {
-            spec.mac = Some(a.mac()?);
+            spec.mac = Some(hw_addr(dp, a, "hw-addr")?);
         } else {
             return Err(a.unknown());
         }
@@ -1298,7 +1350,7 @@ fn create_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
     let (mut mac, mut instance) = (None, None);
     while !a.is_empty() {
         if a.keyword("mac") {
-            mac = Some(a.mac()?);
+            mac = Some(hw_addr(dp, a, "mac")?);
         } else if a.keyword("instance") {
             instance = Some(a.u32()?);
         } else {
