@@ -210,6 +210,7 @@ fn resolve_interfaces(dp: &mut Dataplane) {
 }
 
 fn add_pool_address(dp: &Dataplane, a: Ipv4Addr, vrf: Option<u32>, twice: bool, from: Option<u32>) {
+    let tenant_fib = vrf.and_then(|v| graph_nodes::ip4(dp).fib.read().fib_index(v));
     let h = nat(dp).clone();
     let mut c = h.sh.cfg.write();
     let mut db = h.sh.db.lock();
@@ -227,6 +228,7 @@ fn add_pool_address(dp: &Dataplane, a: Ipv4Addr, vrf: Option<u32>, twice: bool, 
         from_interface: from,
     });
     let mut pp = PortPool::new(u32::from(a));
+    pp.tenant_fib = tenant_fib;
     if !twice {
         // Ports of static mappings on this address are taken.
         for m in c.static_mappings.iter().flatten() {

@@ -753,7 +753,7 @@ fn session_from_mapping(c: &mut Ctx<'_>, mi: u32, p: &Pkt, rx_fib: u32) -> Resul
         return Err(o2i_err::MAX_SESSIONS);
     }
     let (r_addr, r_port) = if twice {
-        match c.db.alloc_port(PoolKind::TwiceNat, p.proto) {
+        match c.db.alloc_port(PoolKind::TwiceNat, p.proto, m.fib) {
             Some((a, port)) => {
                 fl |= flags::TWICE_NAT | flags::TWICE_PORT | flags::SLOW;
                 (a, port)
@@ -1245,7 +1245,7 @@ fn create_i2o(c: &mut Ctx<'_>, p: &Pkt, rx_fib: u32) -> Result<u32, u32> {
                 let a = c.db.addresses.iter_mut().find(|a| a.addr == p.src)?;
                 a.reserve(pi, p.sport).then_some((p.src, p.sport))
             });
-            match own.or_else(|| c.db.alloc_port(PoolKind::Nat, p.proto)) {
+            match own.or_else(|| c.db.alloc_port(PoolKind::Nat, p.proto, rx_fib)) {
                 Some(x) => {
                     fl |= flags::DYNAMIC;
                     x

@@ -372,6 +372,9 @@ pub fn proto_index(p: u8) -> Option<usize> {
 pub struct PortPool {
     /// The address.
     pub addr: u32,
+    /// `tenant-vrf`: the fib index of the only inside VRF this address serves first (None:
+    /// any VRF).
+    pub tenant_fib: Option<u32>,
     /// Busy ports per protocol (dynamic and reserved by static mappings).
     pub busy: [u32; 3],
     in_range: [u32; 3],
@@ -384,6 +387,7 @@ impl PortPool {
     pub fn new(addr: u32) -> Self {
         PortPool {
             addr,
+            tenant_fib: None,
             busy: [0; 3],
             in_range: [0; 3],
             range: (DEFAULT_PORT_LO, DEFAULT_PORT_HI),
@@ -1258,16 +1262,20 @@ impl SessionDb {
 
     /// Allocate an address and port from a pool for protocol `p`: the first address with a free
     /// port in the dynamic range (VPP's order). None when the pool is exhausted.
-    pub fn alloc_port(&mut self, kind: PoolKind, p: u8) -> Option<(u32, u16)> {
+    /// As VPP's NAT44-ED: first the addresses whose `tenant-vrf` is the packet's inside VRF
+    /// (`rx_fib`), then those with no tenant; an address of another tenant is never used.
+    pub fn alloc_port(&mut self, kind: PoolKind, p: u8, rx_fib: u32) -> Option<(u32, u16)> {
         let pi = proto_index(p)?;
         let rng = &mut self.port_rng;
         let pool = match kind {
             PoolKind::Nat => &mut self.addresses,
             PoolKind::TwiceNat => &mut self.twice_addresses,
         };
-        for a in pool.iter_mut() {
-            if let Some(port) = a.alloc(pi, rng) {
-                return Some((a.addr, port));
+        for tenant in [Some(rx_fib), None] {
+            for a in pool.iter_mut().filter(|a| a.tenant_fib == tenant) {
+                if let Some(port) = a.alloc(pi, rng) {
+                    return Some((a.addr, port));
+                }
             }
         }
         None
@@ -1435,15 +1443,15 @@ mod tests {
         db.set_port_range(2000, 2009);
         let mut got = Vec::new();
         for _ in 0..10 {
-            got.push(db.alloc_port(PoolKind::Nat, proto::TCP).unwrap().1);
+            got.push(db.alloc_port(PoolKind::Nat, proto::TCP, 0).unwrap().1);
         }
         got.sort();
         assert_eq!(got, (2000..2010).collect::<Vec<_>>());
-        assert_eq!(db.alloc_port(PoolKind::Nat, proto::TCP), None);
-        assert!(db.alloc_port(PoolKind::Nat, proto::UDP).is_some());
+        assert_eq!(db.alloc_port(PoolKind::Nat, proto::TCP, 0), None);
+        assert!(db.alloc_port(PoolKind::Nat, proto::UDP, 0).is_some());
         db.addresses[0].release(1, 2005);
         assert_eq!(
-            db.alloc_port(PoolKind::Nat, proto::TCP),
+            db.alloc_port(PoolKind::Nat, proto::TCP, 0),
             Some((0x0a00_0001, 2005))
         );
     }

@@ -1243,3 +1243,69 @@ fn a_full_session_table_never_cuts_an_established_connection() {
     assert_eq!(&replies[0][12..14], &[0x08, 0x06]);
     assert_eq!(a.dp.graph.vm.buffers.in_use(), 0);
 }
+
+/// Two tenants with the same pod address: tap0 in table 0, tap1 in table 5, both SNAT'ed
+/// out of the uplink (table 0). Sessions carry their inside VRF, so each reply goes back into
+/// the VRF its request came from, and `tenant-vrf` picks the pool address.
+#[test]
+fn overlapping_pods_in_two_vrfs_are_translated_apart() {
+    let mut a = app("
+create interface dpdk dev 0000:00:08.0 hw-addr 08:00:27:44:9f:d8
+create tap id 0 hw-addr 02:fe:00:00:00:01
+create tap id 1 hw-addr 02:fe:00:00:00:02
+ip table add 5
+set interface ip table tap1 5
+set interface state GigabitEthernet0/8/0 up
+set interface state tap0 up
+set interface state tap1 up
+set interface ip address GigabitEthernet0/8/0 192.168.16.1/24
+set interface ip address tap0 10.1.1.1/24
+set interface ip address tap1 10.1.1.1/24
+set ip neighbor GigabitEthernet0/8/0 192.168.16.100 08:00:27:02:a5:36 static
+ip route add 0.0.0.0/0 via 192.168.16.100 GigabitEthernet0/8/0
+ip route add 0.0.0.0/0 table 5 via 192.168.16.100 GigabitEthernet0/8/0
+set ip neighbor tap0 10.1.1.3 00:00:00:00:00:02 static
+set ip neighbor tap1 10.1.1.3 00:00:00:00:00:02 static
+nat44 add address 192.168.16.1
+nat44 add address 192.168.16.2 tenant-vrf 5
+set interface nat44 in tap0
+set interface nat44 in tap1
+set interface nat44 out GigabitEthernet0/8/0
+");
+    let t0 = 10 * SEC;
+    let from = |mac: [u8; 6]| {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2(POD_MAC, mac)
+            .ipv4(ip(POD), ip(REMOTE), 64)
+            .udp(5000, 53)
+            .write(&mut v, b"query")
+            .unwrap();
+        v
+    };
+    send(&mut a, "tap0", t0, from(TAP0_MAC));
+    send(&mut a, "tap1", t0, from(TAP1_MAC));
+    let out = sent(&a, GBE);
+    assert_eq!(out.len(), 2);
+    let (h0, h1) = (decode(&out[0], true), decode(&out[1], true));
+    assert_eq!(h0.src, NODE, "VRF 0 uses the VRF-0 address");
+    assert_eq!(
+        h1.src,
+        Ipv4Addr::new(192, 168, 16, 2),
+        "VRF 5 its tenant address"
+    );
+    let s = run(&mut a, "show nat44 sessions detail");
+    assert!(s.contains("fib 0") && s.contains("fib 1"), "{s}");
+    // The replies go back to the tenant each request came from.
+    for (h, back) in [(&h1, "tap1"), (&h0, "tap0")] {
+        send(
+            &mut a,
+            GBE,
+            t0 + SEC,
+            udp(false, REMOTE, 53, h.src, h.sport, b"answer"),
+        );
+        let f = sent(&a, back);
+        assert_eq!(f.len(), 1, "reply to {} reaches {back}", h.src);
+        let r = decode(&f[0], true);
+        assert_eq!((r.src, r.dst, r.dport), (REMOTE, POD, 5000));
+    }
+}
