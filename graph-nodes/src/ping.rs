@@ -383,10 +383,16 @@ fn ping(dp: &mut Dataplane, a: &mut Args) -> Result<String, CliError> {
         // Replies until it is time for the next request. A replay runs the graph once and
         // does not wait: its clock is the pcap's and its output must not depend on timing.
         loop {
+            let mut idle = true;
             if live {
-                if !dp.yield_now() {
+                // The graph runs here while the command waits, without yield_now's 2 ms
+                // throttle (that is for commands with work of their own): the round trip
+                // measured is the forwarder's, not the poll period.
+                if dp.stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break 'outer;
                 }
+                idle = dp.graph.run_once() == 0 && !dp.graph.has_pending();
+                dp.run_processes();
             } else {
                 dp.run_until_idle();
             }
@@ -405,7 +411,9 @@ fn ping(dp: &mut Dataplane, a: &mut Args) -> Result<String, CliError> {
             if !live || started.elapsed() >= interval {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_micros(200));
+            if idle {
+                std::thread::sleep(std::time::Duration::from_micros(20));
+            }
         }
     }
     table.lock().close(id);
