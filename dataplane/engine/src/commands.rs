@@ -442,7 +442,8 @@ fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
             count,
             stop_when_full: true,
         });
-        t.add_budget(ni, u32::MAX);
+        t.add_budget(ni, count);
+        t.set_unbounded(ni);
     } else {
         t.add_budget(ni, count);
     }

@@ -272,6 +272,15 @@ impl TraceMain {
         }
     }
 
+    /// Trace every packet at input node `node` until the node filter is full (`trace add ...
+    /// filter drops`); call after [`TraceMain::add_budget`] with the count to keep, which
+    /// sizes the record store.
+    pub fn set_unbounded(&mut self, node: u32) {
+        if let Some(b) = self.budget.get_mut(node as usize) {
+            *b = u32::MAX;
+        }
+    }
+
     /// Remaining budget of an input node.
     pub fn budget(&self, node: u32) -> u32 {
         self.budget.get(node as usize).copied().unwrap_or(0)
@@ -324,6 +333,11 @@ impl TraceMain {
         self.tuple_filters.clear();
         self.filtered = 0;
         self.active = false;
+        // `trace filter` stays until `trace filter none`, as VPP's; the one `filter drops` set
+        // belongs to its `trace add`.
+        if self.node_filter.is_some_and(|f| f.stop_when_full) {
+            self.node_filter = None;
+        }
     }
 
     /// Number of traced packets held.
@@ -370,6 +384,81 @@ mod tests {
         let ns = ((26 * 3600 + 54 * 60 + 30) * 1_000_000 + 91_783) * 1_000;
         assert_eq!(format_time_hmsu(ns), "02:54:30:091783");
         assert_eq!(format_time_hmsu(0), "00:00:00:000000");
+    }
+
+    fn eth_ip(src: [u8; 4], dst: [u8; 4], proto: u8, sport: u16, dport: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20 + 8];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[23] = proto;
+        f[26..30].copy_from_slice(&src);
+        f[30..34].copy_from_slice(&dst);
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&dport.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn tuple_filter_fields_and_bad_frames() {
+        let f = TupleFilter {
+            src: Some((u32::from_be_bytes([10, 1, 0, 0]), 16)),
+            proto: Some(6),
+            dport: Some(80),
+            ..Default::default()
+        };
+        assert!(f.matches(&eth_ip([10, 1, 2, 3], [1, 1, 1, 1], 6, 999, 80)));
+        assert!(!f.matches(&eth_ip([10, 2, 2, 3], [1, 1, 1, 1], 6, 999, 80)));
+        assert!(!f.matches(&eth_ip([10, 1, 2, 3], [1, 1, 1, 1], 17, 999, 80)));
+        assert!(!f.matches(&eth_ip([10, 1, 2, 3], [1, 1, 1, 1], 6, 999, 81)));
+        // A VLAN tag is looked through; short or non-IP frames never match.
+        let mut tagged = eth_ip([10, 1, 2, 3], [1, 1, 1, 1], 6, 999, 80);
+        tagged.splice(12..12, [0x81, 0x00, 0x00, 0x05]);
+        assert!(f.matches(&tagged));
+        for n in 0..tagged.len() {
+            let _ = f.matches(&tagged[..n]);
+        }
+        assert!(!f.matches(&tagged[..40]));
+        let mut arp = eth_ip([10, 1, 2, 3], [1, 1, 1, 1], 6, 999, 80);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(!f.matches(&arp));
+        let zero = TupleFilter {
+            dst: Some((0, 0)),
+            ..Default::default()
+        };
+        assert!(zero.matches(&eth_ip([9, 9, 9, 9], [8, 8, 8, 8], 1, 0, 0)));
+    }
+
+    #[test]
+    fn node_filter_keeps_count_of_the_included() {
+        let mut t = TraceMain::default();
+        t.add_budget(1, 10);
+        t.node_filter = Some(NodeFilter {
+            node: 0,
+            include: true,
+            count: 2,
+            stop_when_full: true,
+        });
+        for k in 0..6u64 {
+            let Some(h) = t.start(1, k) else {
+                assert_eq!(k, 4, "full after the second kept trace");
+                break;
+            };
+            t.add(h, 1, k).u[0] = k;
+            if k % 2 == 1 {
+                t.add(h, 0, k).u[0] = k;
+            }
+            t.apply_filter();
+        }
+        let p = t.packets_sorted();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].iter().map(|r| r.u[0]).collect::<Vec<_>>(), vec![1, 1]);
+        assert_eq!(p[1].iter().map(|r| r.u[0]).collect::<Vec<_>>(), vec![3, 3]);
+        assert_eq!(t.budget(1), 0, "full: tracing stops");
+        t.clear();
+        assert!(
+            t.node_filter.is_none(),
+            "`filter drops` ends with clear trace"
+        );
     }
 
     #[test]
