@@ -19,7 +19,8 @@
 # fails and `show errors` counts the ACL drop; `show trace` shows a packet from virtio-input to
 # tap2-output; the daemon stops cleanly on SIGTERM.
 #
-# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS]
+# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] [--tap gso|csum-offload]
+#        (--tap: the pod and host taps are created with that VPP tapv2 flag; default none)
 #        ci/e2e.sh --two-node vxlan|geneve [--release]   (two nodes: ci/e2e-two-node.sh)
 #        (root; needs ip, ethtool, curl, python3; af_xdp needs libxdp, dpdk builds --features dpdk;
 #        --iperf also needs iperf3 and compares with the kernel forwarding between veths;
@@ -44,13 +45,16 @@ done
 
 PROFILE=debug
 IPERF=0
+TAP_FLAGS=""
 UPLINK_KIND=af_packet
 while [ $# -gt 0 ]; do
     case "$1" in
         --release) PROFILE=release ;;
         --iperf) IPERF="${2:?--iperf needs seconds}"; shift ;;
         --uplink) UPLINK_KIND="${2:?--uplink needs af_packet, af_xdp or dpdk}"; shift ;;
-        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] | --two-node vxlan|geneve" >&2; exit 2 ;;
+        --tap) TAP_FLAGS="${2:?--tap needs gso or csum-offload}"; shift
+               case "$TAP_FLAGS" in gso|csum-offload) ;; *) echo "--tap: expected gso or csum-offload, got $TAP_FLAGS" >&2; exit 2 ;; esac ;;
+        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] [--tap gso|csum-offload] | --two-node vxlan|geneve" >&2; exit 2 ;;
     esac
     shift
 done
@@ -134,7 +138,7 @@ in_ns "$NS_X" ip addr add 10.176.16.1/20 dev ext0
 in_ns "$NS_X" ip link set ext0 up
 
 # --- the daemon -------------------------------------------------------------------------------
-sed -e "s/@POD_A_NS@/$NS_A/; s/@POD_B_NS@/$NS_B/; s/@HOST_NS@/$NS_H/" \
+sed -e "s/@POD_A_NS@/$NS_A/; s/@POD_B_NS@/$NS_B/; s/@HOST_NS@/$NS_H/; s/@TAP_FLAGS@/$TAP_FLAGS/" \
     -e "s|@UPLINK_CREATE@|$UPLINK_CREATE|; s|@UPLINK@|$UPLINK|g" ci/e2e/setup.cli >"$WORK/setup.cli"
 cat >"$WORK/startup.conf" <<EOF
 unix { nodaemon cli-listen $SOCK log $WORK/dataplane.log exec $WORK/setup.cli }

@@ -126,7 +126,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("show packet-generator", "show packet-generator", show_pg),
         (
             "create tap",
-            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>]",
+            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [gso] [csum-offload]",
             create_tap,
         ),
         (
@@ -1164,6 +1164,10 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
                 .next_word()
                 .ok_or_else(|| err(format!("expected a value after `{key}`")))?;
             spec.options.push((key.to_string(), v));
+        } else if let Some(key) = ["gso", "csum-offload"].into_iter().find(|k| a.keyword(k)) {
+            // VPP's tapv2 flags: `csum-offload` lets the kernel send partial checksums, `gso`
+            // also TCP/UDP super-frames (up to 64 KB in one read).
+            spec.options.push((key.to_string(), "1".into()));
         } else if a.keyword("rx-ring-size") || a.keyword("tx-ring-size") {
             let n = a.u32()?;
             if !n.is_power_of_two() || n > 32768 {

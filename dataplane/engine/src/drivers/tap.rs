@@ -1,14 +1,22 @@
 //! TAP driver (VPP's `create tap`, "tapv2"): a Linux TAP device opened with the virtio-net header
-//! (IFF_VNET_HDR) and no offloads, polled in bursts. Each frame is read straight into a pool
-//! buffer with `readv` (header into a scratch array, frame into the buffer's data area), and
-//! written with `writev`. The host side can be moved into a network namespace and given a MAC,
+//! (IFF_VNET_HDR), polled in bursts. Each frame is read straight into a pool buffer with `readv`
+//! (header into a scratch array, frame into the buffer's data area), and written with `writev`.
+//!
+//! Offloads as VPP's flags name them: with `csum-offload` the kernel may hand us frames with a
+//! partial TCP/UDP checksum (NEEDS_CSUM), finished here; with `gso` also TCP/IPv4 (and, where
+//! the kernel has USO, UDP) super-frames of up to 64 KB, one per read: the part that does not fit
+//! the buffer lands in a per-device scratch area, and the super-frame is segmented here into
+//! MTU-sized frames with the headers a NIC's TSO would give them (buffer chains, which would let
+//! it cross the graph whole, are not there yet). A pod's TCP then sends 64 KB per system call
+//! and never computes a checksum. The host side can be moved into a network namespace and given a MAC,
 //! an address and a default route, as VPP's `host-*` options do.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::process::Command;
 
-use crate::buffer::{BufferIndex, BufferPool, BUFFER_DATA_SIZE};
+use super::offload;
+use crate::buffer::{flags, BufferIndex, BufferPool, BUFFER_DATA_SIZE};
 use crate::interface::{Device, RxBurst};
 use crate::DeviceSpec;
 
@@ -18,6 +26,11 @@ const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 const IFF_VNET_HDR: libc::c_short = 0x4000;
+const TUN_F_CSUM: libc::c_ulong = 0x01;
+const TUN_F_TSO4: libc::c_ulong = 0x02;
+const TUN_F_USO4: libc::c_ulong = 0x20;
+/// Largest frame a read can return with `gso` (a 64 KB IPv4 datagram and its Ethernet header).
+const GSO_MAX_FRAME: usize = 65_536 + 64;
 /// `virtio_net_hdr_v1` (with num_buffers).
 pub const VNET_HDR_LEN: usize = 12;
 
@@ -135,6 +148,20 @@ pub struct TapDevice {
     pub host_name: String,
     /// Namespace the host side lives in.
     pub host_ns: Option<String>,
+    /// The offloads the kernel was told we take (`TUN_F_*`).
+    pub offloads: libc::c_ulong,
+    /// With `gso`: where a super-frame is assembled (its head is copied in front of the part
+    /// the read put here).
+    scratch: Box<[u8]>,
+    /// A super-frame in `scratch` whose segments did not all fit the last burst.
+    pending: Option<Pending>,
+}
+
+/// A super-frame being segmented.
+struct Pending {
+    plan: super::offload::Segmentation,
+    len: usize,
+    next: usize,
 }
 
 impl TapDevice {
@@ -190,18 +217,37 @@ impl TapDevice {
                 std::io::Error::last_os_error()
             ));
         }
-        // No offloads: the kernel hands us complete frames with computed checksums and no GSO.
+        // Without `gso`/`csum-offload` the kernel hands us complete frames with computed
+        // checksums and no GSO. USO is asked for where the kernel has it (6.2 and later).
+        let gso = spec.option("gso").is_some();
+        let csum = gso || spec.option("csum-offload").is_some();
+        let mut offloads = match (gso, csum) {
+            (true, _) => TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4,
+            (false, true) => TUN_F_CSUM,
+            _ => 0,
+        };
         // SAFETY: TUNSETOFFLOAD takes an unsigned long by value.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD, 0 as libc::c_ulong) } < 0 {
-            return Err(format!(
-                "cannot disable offloads on `{host_name}`: {}",
-                std::io::Error::last_os_error()
-            ));
+        let set = |f: libc::c_ulong| unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD, f) } >= 0;
+        if !set(offloads) {
+            offloads &= !TUN_F_USO4;
+            if !set(offloads) {
+                return Err(format!(
+                    "cannot set the offloads of `{host_name}`: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
         }
         let dev = TapDevice {
             fd,
             host_name,
             host_ns: spec.option("host-ns").map(str::to_string),
+            offloads,
+            scratch: if offloads & TUN_F_TSO4 != 0 {
+                vec![0u8; GSO_MAX_FRAME].into_boxed_slice()
+            } else {
+                Box::default()
+            },
+            pending: None,
         };
         dev.configure_host(spec)?;
         Ok(dev)
@@ -236,9 +282,48 @@ impl TapDevice {
     }
 }
 
+impl TapDevice {
+    /// Write the super-frame's next segments into new buffers, as many as `out` has room for;
+    /// what is left stays pending for the next burst.
+    fn emit_segments(
+        &mut self,
+        mut p: Pending,
+        pool: &mut BufferPool,
+        out: &mut [BufferIndex],
+        r: &mut RxBurst,
+    ) {
+        let want = (p.plan.count - p.next).min(out.len() - r.n);
+        let got = pool.alloc(&mut out[r.n..r.n + want]);
+        if got < want {
+            r.no_buf += 1;
+        }
+        let frame = &self.scratch[..p.len];
+        for k in 0..got {
+            let bi = out[r.n + k];
+            let n = p
+                .plan
+                .write(frame, p.next + k, pool.data_area_mut(bi))
+                .unwrap_or(0);
+            pool.set_length(bi, n);
+            pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
+        }
+        r.n += got;
+        p.next += got;
+        if p.next < p.plan.count && got > 0 {
+            self.pending = Some(p);
+        }
+    }
+}
+
 impl Device for TapDevice {
     fn rx_burst(&mut self, pool: &mut BufferPool, out: &mut [BufferIndex], _now: u64) -> RxBurst {
         let mut r = RxBurst::default();
+        if let Some(p) = self.pending.take() {
+            self.emit_segments(p, pool, out, &mut r);
+            if self.pending.is_some() {
+                return r;
+            }
+        }
         while r.n < out.len() {
             let Some(bi) = pool.alloc_one() else {
                 r.no_buf += 1;
@@ -246,6 +331,8 @@ impl Device for TapDevice {
             };
             let mut hdr = [0u8; VNET_HDR_LEN];
             let area = pool.data_area_mut(bi);
+            let area_len = area.len();
+            let tail = self.scratch.get_mut(area_len..).unwrap_or_default();
             let iov = [
                 libc::iovec {
                     iov_base: hdr.as_mut_ptr() as *mut libc::c_void,
@@ -253,12 +340,18 @@ impl Device for TapDevice {
                 },
                 libc::iovec {
                     iov_base: area.as_mut_ptr() as *mut libc::c_void,
-                    iov_len: area.len(),
+                    iov_len: area_len,
+                },
+                libc::iovec {
+                    iov_base: tail.as_mut_ptr() as *mut libc::c_void,
+                    iov_len: tail.len(),
                 },
             ];
-            // SAFETY: both iovecs point into live, writable memory of the stated lengths (a
-            // local array and the buffer's data area), exclusively borrowed for the call.
-            let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
+            let n_iov = if tail.is_empty() { 2 } else { 3 };
+            // SAFETY: the iovecs point into live, writable memory of the stated lengths (a
+            // local array, the buffer's data area and the device's scratch area), exclusively
+            // borrowed for the call.
+            let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), n_iov) };
             if n < 0 {
                 pool.free(&[bi]);
                 let e = std::io::Error::last_os_error();
@@ -268,12 +361,51 @@ impl Device for TapDevice {
                 break;
             }
             let len = (n as usize).saturating_sub(VNET_HDR_LEN);
-            if !(14..=BUFFER_DATA_SIZE).contains(&len) {
+            let mut h10 = [0u8; offload::VNET_HDR_LEN];
+            h10.copy_from_slice(&hdr[..offload::VNET_HDR_LEN]);
+            let vnet = offload::VnetHdr::parse(&h10);
+            if len < 14 || (len > BUFFER_DATA_SIZE && vnet.gso_type == offload::VNET_GSO_NONE) {
                 pool.free(&[bi]);
                 r.errors += 1;
                 continue;
             }
+            if vnet.gso_type != offload::VNET_GSO_NONE {
+                // A super-frame: made contiguous in the scratch area, then segmented.
+                let head = len.min(area_len);
+                let area = pool.data_area_mut(bi);
+                if self.scratch.len() < len {
+                    pool.free(&[bi]);
+                    r.errors += 1;
+                    continue;
+                }
+                self.scratch[..head].copy_from_slice(&area[..head]);
+                pool.free(&[bi]);
+                match offload::Segmentation::plan(
+                    &self.scratch[..len],
+                    vnet.gso_type,
+                    vnet.gso_size,
+                ) {
+                    Some(plan) if plan.len(0) <= BUFFER_DATA_SIZE => {
+                        self.emit_segments(Pending { plan, len, next: 0 }, pool, out, &mut r);
+                        if self.pending.is_some() {
+                            break;
+                        }
+                    }
+                    _ => r.errors += 1,
+                }
+                continue;
+            }
             pool.set_length(bi, len);
+            let d = pool.data_mut(bi);
+            let completed = vnet.flags & offload::VNET_F_NEEDS_CSUM != 0
+                && offload::complete_checksum_at(
+                    d,
+                    usize::from(vnet.csum_start),
+                    usize::from(vnet.csum_offset),
+                );
+            if completed || vnet.flags & offload::VNET_F_DATA_VALID != 0 {
+                pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
+            }
             out[r.n] = bi;
             r.n += 1;
         }
@@ -385,8 +517,10 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
                 let _ = writeln!(s, "  tap-fds (replay: pcap-backed)");
             }
         }
-        let _ = writeln!(s, "  gso-enabled 0");
-        let _ = writeln!(s, "  csum-enabled 0");
+        let gso = u8::from(opt("gso").is_some());
+        let csum = u8::from(gso == 1 || opt("csum-offload").is_some());
+        let _ = writeln!(s, "  gso-enabled {gso}");
+        let _ = writeln!(s, "  csum-enabled {csum}");
         let _ = writeln!(s, "  packet-coalesce 0");
         let _ = writeln!(s, "  mac Address: {}", crate::interface::format_mac(&h.mac));
         let _ = writeln!(s, "  device instance: {}", h.dev_instance);
