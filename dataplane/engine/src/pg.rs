@@ -5,6 +5,11 @@
 //! A stream loops over the frames of its pcap file until `limit` packets were sent (0: no limit),
 //! 256 per dispatch, entering the graph at `ethernet-input` (or the node given) with the RX
 //! interface set to the stream's pg interface.
+//!
+//! [`edit`] and [`syntax`] compile VPP's packet descriptions (`data { ... }`) into templates.
+
+pub mod edit;
+pub mod syntax;
 
 use crate::buffer::{BufferIndex, BufferMeta, INVALID_INDEX};
 use crate::feature::SharedFeatures;
