@@ -262,6 +262,8 @@ pub struct MemoryDevice {
     pub n_rx: u64,
     /// Frames transmitted so far.
     pub n_tx: u64,
+    /// `packet-generator capture`: transmitted frames also go to this pcap file, until its count.
+    pub pcap: Option<crate::pcap::PcapSink>,
 }
 
 impl MemoryDevice {
@@ -302,6 +304,16 @@ impl Device for MemoryDevice {
 
     fn tx_burst(&mut self, pool: &BufferPool, bufs: &[BufferIndex], now_ns: u64) -> usize {
         self.n_tx += bufs.len() as u64;
+        if let Some(sink) = self.pcap.as_mut() {
+            let mut ok = true;
+            for &bi in bufs {
+                ok = ok && sink.write(now_ns, pool.data(bi));
+            }
+            // As VPP: the file is complete after every frame, closed once `count` were written.
+            if !sink.flush() || !ok || sink.is_done() {
+                self.pcap = None;
+            }
+        }
         if self.capture_tx {
             for &bi in bufs {
                 self.tx.push((now_ns, pool.data(bi).to_vec()));

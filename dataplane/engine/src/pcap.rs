@@ -72,6 +72,119 @@ pub fn write_pcap<'a>(
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
+/// A pcap file written as frames come (`packet-generator capture`): the header at once, every
+/// frame when it is sent, flushed after each burst so the file is complete whenever it is read.
+pub struct PcapSink {
+    writer: BufWriter<File>,
+    path: std::path::PathBuf,
+    /// Frames still to write (`count N`; u64::MAX: no limit).
+    left: u64,
+    /// Frames written.
+    written: u64,
+    /// Added to the clock of each frame (the wall clock of a live forwarder).
+    ts_offset_ns: u64,
+}
+
+impl std::fmt::Debug for PcapSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapSink")
+            .field("path", &self.path)
+            .field("left", &self.left)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl PcapSink {
+    /// Create `path` (which must not exist, as VPP's pg capture refuses to overwrite) and write
+    /// the pcap header. `count`: frames to keep (None: all).
+    pub fn create(path: &Path, count: Option<u64>, ts_offset_ns: u64) -> Result<Self, String> {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    format!("pcap file `{}` already exists", path.display())
+                }
+                _ => format!("cannot create pcap file `{}`: {e}", path.display()),
+            })?;
+        // The classic libpcap header (what `write_pcap` writes): magic, version 2.4, zone 0,
+        // sigfigs 0, snaplen 65535, Ethernet. Written by hand: frames must reach the file as they
+        // are sent, and `PcapWriter` cannot flush its writer.
+        let mut writer = BufWriter::new(f);
+        let mut h = Vec::with_capacity(24);
+        h.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        h.extend_from_slice(&2u16.to_le_bytes());
+        h.extend_from_slice(&4u16.to_le_bytes());
+        h.extend_from_slice(&0i32.to_le_bytes());
+        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(&65535u32.to_le_bytes());
+        h.extend_from_slice(&1u32.to_le_bytes());
+        writer
+            .write_all(&h)
+            .and_then(|_| writer.flush())
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        Ok(PcapSink {
+            writer,
+            path: path.to_path_buf(),
+            left: count.unwrap_or(u64::MAX),
+            written: 0,
+            ts_offset_ns,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Frames written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// True once `count` frames were written (the capture is over).
+    pub fn is_done(&self) -> bool {
+        self.left == 0
+    }
+
+    /// Write one frame sent at `ts_ns`; false if the capture is over or the file cannot be
+    /// written (the caller then drops the sink).
+    pub fn write(&mut self, ts_ns: u64, data: &[u8]) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        let ts = ts_ns.saturating_add(self.ts_offset_ns);
+        let (sec, usec) = (
+            (ts / 1_000_000_000) as u32,
+            (ts % 1_000_000_000 / 1000) as u32,
+        );
+        let len = data.len() as u32;
+        let mut rec = [0u8; 16];
+        for (i, v) in [sec, usec, len, len].into_iter().enumerate() {
+            rec[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        if self
+            .writer
+            .write_all(&rec)
+            .and_then(|_| self.writer.write_all(data))
+            .is_err()
+        {
+            self.left = 0;
+            return false;
+        }
+        self.left -= 1;
+        self.written += 1;
+        true
+    }
+
+    /// Push what was written to the file; false if that failed.
+    pub fn flush(&mut self) -> bool {
+        self.writer.flush().is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +208,41 @@ mod tests {
         assert!(read_pcap(&dir.join("missing.pcap"))
             .unwrap_err()
             .contains("cannot open"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn sink_writes_as_it_goes_and_stops_at_count() {
+        let dir = std::env::temp_dir().join(format!("dp-pcap-sink-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("cap.pcap");
+        let _ = std::fs::remove_file(&p);
+        let mut s = PcapSink::create(&p, Some(2), 0).unwrap();
+        assert!(
+            read_pcap(&p).unwrap().is_empty(),
+            "a valid file from the start"
+        );
+        assert!(s.write(1_000_002_000, &[1, 2, 3]));
+        assert!(s.flush());
+        assert_eq!(
+            read_pcap(&p).unwrap().len(),
+            1,
+            "flushed frames are in the file"
+        );
+        assert!(s.write(2_000_000_000, &[4; 60]));
+        assert!(s.is_done());
+        assert!(!s.write(3_000_000_000, &[5]));
+        drop(s);
+        let back = read_pcap(&p).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].ts_ns, 1_000_002_000);
+        assert_eq!(back[1].data, vec![4u8; 60]);
+        assert!(PcapSink::create(&p, None, 0)
+            .unwrap_err()
+            .contains("already exists"));
+        assert!(PcapSink::create(&dir.join("no/such/dir.pcap"), None, 0)
+            .unwrap_err()
+            .contains("cannot create pcap file"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }
