@@ -11,12 +11,17 @@
 pub mod edit;
 pub mod syntax;
 
+use std::fmt::Write;
+
+use cli::{Args, CliError, Registry};
+
 use crate::buffer::{BufferIndex, BufferMeta, INVALID_INDEX};
+use crate::commands::{center, default_mac, left};
 use crate::feature::SharedFeatures;
-use crate::graph::{FormatEnv, Node, NodeCx, FRAME_SIZE};
-use crate::interface::SharedInterfaces;
+use crate::graph::{FormatEnv, Node, NodeCx, NodeState, FRAME_SIZE};
+use crate::interface::{device_handle, DeviceClass, MemoryDevice, SharedInterfaces};
 use crate::trace::TraceRecord;
-use crate::HeaderFormatter;
+use crate::{Dataplane, HeaderFormatter};
 
 /// One stream.
 #[derive(Debug, Clone)]
@@ -219,4 +224,227 @@ impl Node for PgInput {
             None => crate::format_hex(s, rec.data()),
         }
     }
+}
+
+type R = Result<String, CliError>;
+
+fn err(msg: impl Into<String>) -> CliError {
+    CliError::new(msg)
+}
+
+/// Register the packet generator's commands.
+pub fn register(reg: &mut Registry<Dataplane>) {
+    let cmds: &[(&str, &str, cli::Handler<Dataplane>)] = &[
+        (
+            "create packet-generator interface",
+            "create packet-generator interface pg<N>",
+            create_pg_interface,
+        ),
+        (
+            "packet-generator new",
+            "packet-generator new { name <s> limit <n> interface <if> pcap <file> [node <node>] [rate <pps>] }",
+            pg_new,
+        ),
+        (
+            "packet-generator enable-stream",
+            "packet-generator enable-stream [<name>]",
+            pg_enable,
+        ),
+        (
+            "packet-generator disable-stream",
+            "packet-generator disable-stream [<name>]",
+            pg_disable,
+        ),
+        (
+            "packet-generator delete",
+            "packet-generator delete <name>",
+            pg_delete,
+        ),
+        ("show packet-generator", "show packet-generator", show_pg),
+    ];
+    for (path, help, h) in cmds {
+        reg.register(path, help, *h)
+            .expect("pg command paths are unique");
+    }
+}
+
+fn create_pg_interface(dp: &mut Dataplane, a: &mut Args) -> R {
+    let w = a
+        .next_word()
+        .ok_or_else(|| err("expected pg<N>, e.g. pg0"))?;
+    a.expect_end()?;
+    let n: u32 = w
+        .strip_prefix("pg")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| err(format!("expected pg<N>, got `{w}`")))?;
+    let name = format!("pg{n}");
+    let dev = device_handle(MemoryDevice::default());
+    let sw = dp
+        .create_interface(&name, DeviceClass::Pg, default_mac(0, n), n, dev)
+        .map_err(err)?;
+    Ok(dp.interfaces.read().name(sw))
+}
+
+fn pg_new(dp: &mut Dataplane, a: &mut Args) -> R {
+    let mut inner;
+    let args: &mut Args = if a.peek().is_some_and(|t| t.starts_with('{')) {
+        inner = a.block()?;
+        a.expect_end()?;
+        &mut inner
+    } else {
+        a
+    };
+    let (mut name, mut limit, mut ifname, mut pcap, mut node) = (None, 0u64, None, None, None);
+    while !args.is_empty() {
+        if args.keyword("name") {
+            name = args.next_word();
+        } else if args.keyword("limit") {
+            let w = args.next_word().unwrap_or_default();
+            limit = parse_count(&w)
+                .ok_or_else(|| err(format!("expected a packet count after `limit`, got `{w}`")))?;
+        } else if args.keyword("interface") {
+            ifname = args.next_word();
+        } else if args.keyword("pcap") {
+            pcap = args.next_word();
+        } else if args.keyword("node") {
+            node = args.next_word();
+        } else if args.keyword("rate") || args.keyword("worker") {
+            args.next_word();
+        } else if args.keyword("size") || args.keyword("data") {
+            return Err(err(
+                "only pcap streams are supported: give `pcap FILE` instead of size/data",
+            ));
+        } else {
+            return Err(args.unknown());
+        }
+    }
+    let name = name.ok_or_else(|| err("expected `name <stream name>`"))?;
+    let pcap = pcap.ok_or_else(|| err("no packet data given: expected `pcap <file>`"))?;
+    let sw = match ifname {
+        Some(i) => dp.sw_if_index(&i).map_err(err)?,
+        None => dp
+            .sw_if_index("pg0")
+            .map_err(|_| err("expected `interface pg<N>` (no pg0 exists to default to)"))?,
+    };
+    let frames = crate::pcap::read_pcap(std::path::Path::new(&pcap)).map_err(err)?;
+    if frames.is_empty() {
+        return Err(err(format!("pcap `{pcap}` has no packets")));
+    }
+    let node_name = node.unwrap_or_else(|| "ethernet-input".to_string());
+    let pgi = dp
+        .graph
+        .node_index("pg-input")
+        .ok_or_else(|| err("pg-input is not registered"))?;
+    if dp.graph.node_index(&node_name).is_none() {
+        return Err(err(format!("unknown node `{node_name}`")));
+    }
+    let slot = dp.graph.add_next_by_name(pgi, &node_name);
+    let pg = dp
+        .graph
+        .node_mut::<PgInput>(pgi)
+        .ok_or_else(|| err("pg-input has an unexpected type"))?;
+    if pg.stream_index(&name).is_some() {
+        return Err(err(format!("stream `{name}` already exists")));
+    }
+    pg.streams.push(PgStream::new(
+        name,
+        limit,
+        sw,
+        frames.into_iter().map(|f| f.data).collect(),
+        slot,
+        node_name,
+    ));
+    Ok(String::new())
+}
+
+/// Parse a count written as an integer or in VPP's float form (`5e7`).
+fn parse_count(w: &str) -> Option<u64> {
+    if let Ok(n) = w.parse::<u64>() {
+        return Some(n);
+    }
+    let f: f64 = w.parse().ok()?;
+    (f >= 0.0 && f.is_finite() && f.fract() == 0.0).then_some(f as u64)
+}
+
+fn pg_enable_disable(dp: &mut Dataplane, a: &mut Args, on: bool) -> R {
+    let want = a.next_word();
+    a.expect_end()?;
+    let pgi = dp
+        .graph
+        .node_index("pg-input")
+        .expect("pg-input registered");
+    let pg = dp.graph.node_mut::<PgInput>(pgi).expect("pg-input type");
+    match &want {
+        Some(n) => {
+            let i = pg
+                .stream_index(n)
+                .ok_or_else(|| err(format!("unknown stream `{n}`")))?;
+            pg.streams[i].enabled = on;
+        }
+        None => pg.streams.iter_mut().for_each(|s| s.enabled = on),
+    }
+    let active = pg.any_active();
+    dp.graph.set_node_state(
+        pgi,
+        if active {
+            NodeState::Polling
+        } else {
+            NodeState::Disabled
+        },
+    );
+    Ok(String::new())
+}
+
+fn pg_enable(dp: &mut Dataplane, a: &mut Args) -> R {
+    pg_enable_disable(dp, a, true)
+}
+
+fn pg_disable(dp: &mut Dataplane, a: &mut Args) -> R {
+    pg_enable_disable(dp, a, false)
+}
+
+fn pg_delete(dp: &mut Dataplane, a: &mut Args) -> R {
+    let n = a.next_word().ok_or_else(|| err("expected a stream name"))?;
+    a.expect_end()?;
+    let pg = dp
+        .graph
+        .node_by_name_mut::<PgInput>("pg-input")
+        .expect("pg-input type");
+    let i = pg
+        .stream_index(&n)
+        .ok_or_else(|| err(format!("unknown stream `{n}`")))?;
+    pg.streams.remove(i);
+    Ok(String::new())
+}
+
+fn show_pg(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let pg = dp
+        .graph
+        .node_by_name_mut::<PgInput>("pg-input")
+        .expect("pg-input type");
+    if pg.streams.is_empty() {
+        return Ok("no streams currently defined".into());
+    }
+    let mut s = format!(
+        "{}{}{}Parameters",
+        center("Name", 16),
+        center("Enabled", 12),
+        center("Count", 16)
+    );
+    for st in &pg.streams {
+        let on = st.enabled && !st.is_done();
+        let _ = write!(
+            s,
+            "\n{}{}{:>16}  limit {}, {} packets in pcap, node {}{}",
+            left(&st.name, 16),
+            center(if on { "Yes" } else { "No" }, 12),
+            st.sent,
+            st.limit,
+            st.packets.len(),
+            st.node_name,
+            if st.is_done() { ", done" } else { "" }
+        );
+    }
+    Ok(s)
 }
