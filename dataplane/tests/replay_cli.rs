@@ -87,3 +87,88 @@ fn json_for_scripts() {
     assert_eq!(nodes.len(), 2);
     assert_eq!(nodes[0]["node"], "node-a");
 }
+
+/// A UDP datagram from 10.0.0.2 to 10.0.1.2, to pg0's MAC.
+fn pg_frame(dport: u16) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ethernet2([0, 0, 0, 0, 0, 0x0a], [0x02, 0xfe, 0, 0, 0, 0])
+        .ipv4([10, 0, 0, 2], [10, 0, 1, 2], 64)
+        .udp(1234, dport);
+    let mut v = Vec::new();
+    b.write(&mut v, &[0x42; 18]).unwrap();
+    v
+}
+
+const PG_CONFIG: &str = "create packet-generator interface pg0
+create packet-generator interface pg1
+set interface state pg0 up
+set interface state pg1 up
+set interface ip address pg0 10.0.0.1/24
+set interface ip address pg1 10.0.1.1/24
+set ip neighbor pg1 10.0.1.2 00:00:00:00:00:0b static
+";
+
+/// `--input pg0=FILE` (and `input/pg0.pcap` in a scenario folder): the frames enter through
+/// pg-input at their pcap times, traced as a pg stream, routed out of pg1 (written to pg1.pcap).
+#[test]
+fn pg_interfaces_take_replay_input() {
+    let dir = std::env::temp_dir().join(format!("dp-replay-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("input")).unwrap();
+    std::fs::write(dir.join("config.cli"), PG_CONFIG).unwrap();
+    // 10:00:01.25 and 10:00:02.5 (the trace prints the time of day).
+    let t0 = 36_001_250_000_000u64;
+    let frames = [(t0, pg_frame(53)), (t0 + 1_250_000_000, pg_frame(54))];
+    let input = dir.join("input/pg0.pcap");
+    engine::pcap::write_pcap(&input, frames.iter().map(|(t, f)| (*t, f.as_slice()))).unwrap();
+    let check = |out: &str, err: &str| {
+        assert!(
+            out.contains(
+                "10:00:01:250000: pg-input\n  stream replay-pg0, 60 bytes, 1 sw_if_index\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("10:00:02:500000: pg-input\n"), "{out}");
+        assert_eq!(out.matches(": pg-input\n").count(), 2, "{out}");
+        for node in [
+            "ethernet-input",
+            "ip4-input",
+            "ip4-lookup",
+            "ip4-rewrite",
+            "pg1-output",
+        ] {
+            assert!(out.contains(&format!(": {node}\n")), "{node}: {out}");
+        }
+        let summary = err.lines().find(|l| l.contains("replay: ")).expect(err);
+        assert!(
+            summary.contains("2 frames in, out: pg1 2, 0 dropped"),
+            "{summary}"
+        );
+    };
+    let cfg = dir.join("config.cli");
+    let (ok, out, err) = replay(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--input",
+        &format!("pg0={}", input.display()),
+    ]);
+    assert!(ok, "{err}");
+    check(&out, &err);
+    // The scenario folder form; its outputs go to DIR/output/.
+    let out_dir = dir.join("output");
+    let o = Command::new(env!("CARGO_BIN_EXE_dataplane"))
+        .arg("replay")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    );
+    assert!(o.status.success(), "{err}");
+    check(&out, &err);
+    let sent = engine::pcap::read_pcap(&out_dir.join("pg1.pcap")).unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].ts_ns, t0, "sent at the time it came in");
+    assert_eq!(&sent[1].data[..6], &[0, 0, 0, 0, 0, 0x0b]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -294,6 +294,7 @@ impl Dataplane {
         dp.graph.vm.if_counters_mut(0);
         let pg = pg::PgInput {
             streams: Vec::new(),
+            rx: Vec::new(),
             interfaces: dp.interfaces.clone(),
             features: dp.features.clone(),
             device_input_arc: arcs.device_input,
@@ -517,7 +518,15 @@ impl Dataplane {
             Some(n) => self.graph.node_index(n).unwrap_or(buffer::INVALID_INDEX),
             None => buffer::INVALID_INDEX,
         };
-        if let (Some(device), true) = (&device, class != DeviceClass::Pg) {
+        if let (Some(device), DeviceClass::Pg) = (&device, class) {
+            // A replay may queue frames on it: pg-input takes them in.
+            if let Some(pg) = self.graph.node_by_name_mut::<pg::PgInput>("pg-input") {
+                pg.rx.push(pg::PgRxInterface {
+                    sw_if_index,
+                    device: device.clone(),
+                });
+            }
+        } else if let Some(device) = &device {
             if let Some(inp) = class
                 .input_node()
                 .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
@@ -654,6 +663,9 @@ impl Dataplane {
             .and_then(|n| self.graph.node_by_name_mut::<device_input::DeviceInput>(n))
         {
             inp.interfaces.retain(|i| i.hw_if_index != hw);
+        }
+        if let Some(pg) = self.graph.node_by_name_mut::<pg::PgInput>("pg-input") {
+            pg.rx.retain(|r| r.sw_if_index != sw_if_index);
         }
         // Close the device now (a tap vanishes from the host, its descriptor is closed): every
         // holder of the handle (the tx node) sees a null device from here on.

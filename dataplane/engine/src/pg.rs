@@ -8,6 +8,10 @@
 //! the graph at its `node` with the RX interface set to the stream's `interface`. Enabling a
 //! stream that is not running starts it again from its first packet (VPP resets the count).
 //!
+//! Replays feed pg interfaces too (`dataplane replay --input pg0=FILE`): frames queued on a pg
+//! interface's memory device enter through `pg-input` at their time, traced as a stream named
+//! `replay-pgN`, then go to `ethernet-input` (or the interface's device-input features).
+//!
 //! `packet-generator capture pgN pcap FILE [count N]` writes what pgN transmits to FILE.
 
 pub mod edit;
@@ -22,7 +26,7 @@ use crate::buffer::{BufferIndex, INVALID_INDEX};
 use crate::commands::{center, default_mac, left};
 use crate::feature::{FeatureMain, SharedFeatures};
 use crate::graph::{FormatEnv, Node, NodeCx, NodeIndex, NodeState, FRAME_SIZE};
-use crate::interface::{device_handle, DeviceClass, MemoryDevice, SharedInterfaces};
+use crate::interface::{device_handle, DeviceClass, DeviceHandle, MemoryDevice, SharedInterfaces};
 use crate::trace::TraceRecord;
 use crate::{Dataplane, HeaderFormatter, Mode};
 
@@ -133,10 +137,27 @@ pub mod errors {
     pub const STRINGS: &[&str] = &["buffer allocation failure", "packet longer than a buffer"];
 }
 
+/// Slot of `ethernet-input` in pg-input (its registered next).
+const ETHERNET_INPUT_SLOT: u16 = 0;
+
+/// Set in a trace record's stream field for a frame a replay fed (the low bits are the
+/// sw_if_index of the pg interface).
+const REPLAY_TAG: u64 = 1 << 32;
+
+/// A pg interface whose memory device a replay feeds.
+pub struct PgRxInterface {
+    /// The interface.
+    pub sw_if_index: u32,
+    /// Its device (frames queued on its `rx`).
+    pub device: DeviceHandle,
+}
+
 /// The `pg-input` node and the streams it runs.
 pub struct PgInput {
     /// Streams (index = stream index in traces).
     pub streams: Vec<PgStream>,
+    /// pg interfaces, polled for frames a replay queued.
+    pub rx: Vec<PgRxInterface>,
     /// Interface tables (names in traces).
     pub interfaces: SharedInterfaces,
     /// Feature arcs (device-input).
@@ -156,6 +177,11 @@ impl PgInput {
     /// True if any stream is enabled and not done.
     pub fn any_active(&self) -> bool {
         self.streams.iter().any(|s| s.enabled && !s.is_done())
+    }
+
+    /// True if a replay queued frames on a pg interface.
+    pub fn rx_pending(&self) -> bool {
+        self.rx.iter().any(|r| r.device.lock().rx_pending())
     }
 }
 
@@ -274,8 +300,38 @@ impl Node for PgInput {
                 s.enabled = false;
             }
         }
+        // Frames a replay queued on pg interfaces: as a stream would send them.
+        for r in &self.rx {
+            let mut bufs = [0 as BufferIndex; FRAME_SIZE];
+            let now = cx.now_ns();
+            let burst = r.device.lock().rx_burst(&mut cx.vm.buffers, &mut bufs, now);
+            if burst.no_buf > 0 {
+                cx.count_error(errors::NO_BUFFERS, burst.no_buf);
+                cx.vm.if_counters_mut(r.sw_if_index).rx_no_buf += burst.no_buf;
+            }
+            if burst.errors > 0 {
+                cx.count_error(errors::TOO_LONG, burst.errors);
+            }
+            let n = burst.n;
+            if n == 0 {
+                continue;
+            }
+            let mut nexts = [ETHERNET_INPUT_SLOT; FRAME_SIZE];
+            let mut bytes = 0u64;
+            let tag = REPLAY_TAG | r.sw_if_index as u64;
+            for (k, &bi) in bufs[..n].iter().enumerate() {
+                bytes += cx.vm.buffers.meta(bi).current_length() as u64;
+                let ifs = (r.sw_if_index, INVALID_INDEX);
+                nexts[k] = start_packet(cx, &features, arc, bi, ifs, ETHERNET_INPUT_SLOT, tag);
+            }
+            let c = cx.vm.if_counters_mut(r.sw_if_index);
+            c.rx_packets += n as u64;
+            c.rx_bytes += bytes;
+            dispatch(cx, &bufs[..n], &nexts[..n]);
+            total += n;
+        }
         drop(features);
-        if !self.any_active() {
+        if !self.any_active() && !self.rx_pending() {
             cx.set_polling(false);
         }
         total
@@ -284,12 +340,17 @@ impl Node for PgInput {
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::column(s);
         let tag = rec.u[0];
-        match self.streams.get(tag as usize) {
-            Some(st) => {
-                let _ = write!(s, "stream {}", st.name);
-            }
-            None => {
-                let _ = write!(s, "stream {tag}");
+        if tag & REPLAY_TAG != 0 {
+            let name = self.interfaces.read().name(tag as u32);
+            let _ = write!(s, "stream replay-{name}");
+        } else {
+            match self.streams.get(tag as usize) {
+                Some(st) => {
+                    let _ = write!(s, "stream {}", st.name);
+                }
+                None => {
+                    let _ = write!(s, "stream {tag}");
+                }
             }
         }
         let _ = write!(
@@ -310,6 +371,13 @@ impl Node for PgInput {
             Some(f) => f(s, rec.data(), 128),
             None => crate::format_hex(s, rec.data()),
         }
+    }
+}
+
+/// Make `pg-input` poll (a replay queued frames on a pg interface).
+pub fn wake(dp: &mut Dataplane) {
+    if let Some(pgi) = dp.graph.node_index("pg-input") {
+        dp.graph.set_node_state(pgi, NodeState::Polling);
     }
 }
 
@@ -564,7 +632,7 @@ fn pg_enable_disable(dp: &mut Dataplane, a: &mut Args, on: bool) -> R {
         }
         None => pg.streams.iter_mut().for_each(|s| s.set_enabled(on)),
     }
-    let active = pg.any_active();
+    let active = pg.any_active() || pg.rx_pending();
     dp.graph.set_node_state(
         pgi,
         if active {

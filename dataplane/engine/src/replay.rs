@@ -80,12 +80,10 @@ fn load(dp: &Dataplane, inputs: &[(String, PathBuf)]) -> Result<Merged, String> 
     for (k, (ifname, path)) in inputs.iter().enumerate() {
         let sw = dp.sw_if_index(ifname)?;
         let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
-        let node = class
-            .and_then(|c| c.input_node())
-            .filter(|n| *n != "pg-input")
-            .ok_or_else(|| {
-                format!("interface `{ifname}` cannot take replay input (use a pg stream for pg interfaces)")
-            })?;
+        // pg interfaces too: their frames enter through pg-input, as a stream's would.
+        let node = class.and_then(|c| c.input_node()).ok_or_else(|| {
+            format!("interface `{ifname}` cannot take replay input (it has no input node)")
+        })?;
         if !input_nodes.contains(&node) {
             input_nodes.push(node);
         }
@@ -95,6 +93,21 @@ fn load(dp: &Dataplane, inputs: &[(String, PathBuf)]) -> Result<Merged, String> 
     }
     frames.sort_by_key(|f| (f.0, f.1, f.2));
     Ok((frames, input_nodes))
+}
+
+/// Queue frames for reception on an interface's memory device (pg-input is woken for a pg
+/// interface: it polls only while it has work).
+fn queue_rx(
+    dp: &mut Dataplane,
+    sw: u32,
+    frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
+) -> Result<(), String> {
+    with_memory_device(dp, sw, |d| d.rx.extend(frames))?;
+    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+    if class == Some(crate::interface::DeviceClass::Pg) {
+        crate::pg::wake(dp);
+    }
+    Ok(())
 }
 
 fn feed(
@@ -117,15 +130,33 @@ fn feed(
         }
         // Dispatched once the last frame of the burst has arrived.
         dp.graph.vm.clock.set_ns(burst.last().map_or(ts, |b| b.0));
-        with_memory_device(dp, sw, |d| d.rx.extend(burst))?;
+        queue_rx(dp, sw, burst)?;
         dp.run_until_idle();
     }
     dp.run_until_idle();
     Ok(())
 }
 
+/// pg interfaces keep what they transmit during a replay (their devices discard it otherwise, so
+/// that a long `dataplane bench` run holds no frames): they get output pcaps like the others.
+fn keep_pg_tx(dp: &Dataplane) {
+    let pgs: Vec<u32> = {
+        let im = dp.interfaces.read();
+        im.sw
+            .iter()
+            .filter(|s| !s.deleted)
+            .map(|s| s.sw_if_index)
+            .filter(|&sw| im.hw_of(sw).map(|h| h.class) == Some(crate::interface::DeviceClass::Pg))
+            .collect()
+    };
+    for sw in pgs {
+        let _ = with_memory_device(dp, sw, |d| d.capture_tx = true);
+    }
+}
+
 /// Run a replay on a configured forwarder.
 pub fn run_replay(dp: &mut Dataplane, cfg: &ReplayConfig) -> Result<ReplayOutcome, String> {
+    keep_pg_tx(dp);
     let (history, _) = load(dp, &cfg.history)?;
     let (frames, input_nodes) = load(dp, &cfg.inputs)?;
     let start = history.first().or(frames.first()).map(|f| f.0).unwrap_or(0);
@@ -216,6 +247,7 @@ pub fn run_topology(
     let mut inputs = Vec::new();
     let mut input_nodes: Vec<Vec<&'static str>> = Vec::new();
     for (k, n) in nodes.iter().enumerate() {
+        keep_pg_tx(n.dp);
         let (h, _) = load(n.dp, &n.cfg.history)?;
         let (f, ins) = load(n.dp, &n.cfg.inputs)?;
         for (ts, a, b, sw, d) in h {
@@ -332,7 +364,7 @@ fn run_events(
                 }
             }
             n.dp.graph.vm.clock.set_ns(burst.last().map_or(0, |b| b.0));
-            with_memory_device(n.dp, sw, |d| d.rx.extend(burst))?;
+            queue_rx(n.dp, sw, burst)?;
             n.dp.run_until_idle();
         }
         // Carry what the node's wired interfaces sent to their peers.
@@ -399,7 +431,8 @@ pub fn transmitted(dp: &Dataplane, ifname: &str) -> Result<Vec<Vec<u8>>, String>
     with_memory_device(dp, sw, |d| d.tx.iter().map(|(_, b)| b.clone()).collect())
 }
 
-/// Queue a frame for reception on an interface (tests).
+/// Queue a frame for reception on an interface (tests). For a pg interface, [`crate::pg::wake`]
+/// makes pg-input take it.
 pub fn inject_frame(
     dp: &Dataplane,
     ifname: &str,
