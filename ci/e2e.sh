@@ -19,7 +19,7 @@
 # fails and `show errors` counts the ACL drop; `show trace` shows a packet from virtio-input to
 # tap2-output; the daemon stops cleanly on SIGTERM.
 #
-# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] [--tap gso|csum-offload]
+# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] [--tap gso|csum-offload|gro-coalesce]
 #        (--tap: the pod and host taps are created with that VPP tapv2 flag; default none)
 #        ci/e2e.sh --two-node vxlan|geneve [--release]   (two nodes: ci/e2e-two-node.sh)
 #        (root; needs ip, ethtool, curl, python3; af_xdp needs libxdp, dpdk builds --features dpdk;
@@ -52,9 +52,10 @@ while [ $# -gt 0 ]; do
         --release) PROFILE=release ;;
         --iperf) IPERF="${2:?--iperf needs seconds}"; shift ;;
         --uplink) UPLINK_KIND="${2:?--uplink needs af_packet, af_xdp or dpdk}"; shift ;;
-        --tap) TAP_FLAGS="${2:?--tap needs gso or csum-offload}"; shift
-               case "$TAP_FLAGS" in gso|csum-offload) ;; *) echo "--tap: expected gso or csum-offload, got $TAP_FLAGS" >&2; exit 2 ;; esac ;;
-        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] [--tap gso|csum-offload] | --two-node vxlan|geneve" >&2; exit 2 ;;
+        --tap) TAP_FLAGS="${2:?--tap needs gso, csum-offload or gro-coalesce}"; shift
+               case "$TAP_FLAGS" in gso|csum-offload) ;; gro-coalesce) TAP_FLAGS="gso gro-coalesce" ;;
+                   *) echo "--tap: expected gso, csum-offload or gro-coalesce, got $TAP_FLAGS" >&2; exit 2 ;; esac ;;
+        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS] [--tap gso|csum-offload|gro-coalesce] | --two-node vxlan|geneve" >&2; exit 2 ;;
     esac
     shift
 done

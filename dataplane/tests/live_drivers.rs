@@ -314,15 +314,16 @@ set interface ip address tap0 10.78.0.1/24",
 }
 
 /// Two pods on taps with `gso`: the sending pod's TCP writes 64 KB super-frames with partial
-/// checksums to its tap; tap input segments them; the receiving pod's kernel checks every
-/// checksum, and the digest of what arrived comes back. Then the same with offloads off.
+/// checksums to its tap; tap input segments them; with `gro-coalesce` the receiving tap merges
+/// them again into super-frames; the receiving pod's kernel checks every checksum, and the
+/// digest of what arrived comes back. Then each flag alone, and no offloads.
 #[test]
 fn taps_with_gso_carry_pod_tcp_and_udp() {
     if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
         eprintln!("skipped: needs root and /dev/net/tun");
         return;
     }
-    for flags in ["gso", "csum-offload", ""] {
+    for flags in ["gso gro-coalesce", "gso", "csum-offload", ""] {
         let a = Netns::new("gsa");
         let b = Netns::new("gsb");
         let id = std::process::id() % 10_000;
@@ -343,10 +344,13 @@ fn taps_with_gso_carry_pod_tcp_and_udp() {
             .unwrap();
         }
         let tap = app.exec("show tap tap0").unwrap();
-        let gso = u8::from(flags == "gso");
+        let gso = u8::from(flags.contains("gso"));
         let csum = u8::from(!flags.is_empty());
+        let coalesce = u8::from(flags.contains("gro-coalesce"));
         assert!(
-            tap.contains(&format!("  gso-enabled {gso}\n  csum-enabled {csum}\n")),
+            tap.contains(&format!(
+                "  gso-enabled {gso}\n  csum-enabled {csum}\n  packet-coalesce {coalesce}\n"
+            )),
             "{tap}"
         );
         let server = b

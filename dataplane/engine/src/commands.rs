@@ -100,7 +100,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "create tap",
-            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [gso] [csum-offload]",
+            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [gso] [csum-offload] [gro-coalesce]",
             create_tap,
         ),
         (
@@ -958,9 +958,13 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
                 .next_word()
                 .ok_or_else(|| err(format!("expected a value after `{key}`")))?;
             spec.options.push((key.to_string(), v));
-        } else if let Some(key) = ["gso", "csum-offload"].into_iter().find(|k| a.keyword(k)) {
+        } else if let Some(key) = ["gso", "csum-offload", "gro-coalesce"]
+            .into_iter()
+            .find(|k| a.keyword(k))
+        {
             // VPP's tapv2 flags: `csum-offload` lets the kernel send partial checksums, `gso`
-            // also TCP/UDP super-frames (up to 64 KB in one read).
+            // also TCP/UDP super-frames (up to 64 KB in one read), `gro-coalesce` (with gso)
+            // merges runs of TCP segments into one write towards the pod.
             spec.options.push((key.to_string(), "1".into()));
         } else if a.keyword("rx-ring-size") || a.keyword("tx-ring-size") {
             let n = a.u32()?;
