@@ -53,8 +53,8 @@ cargo test -p dataplane --features dpdk --test live_dpdk --test live_af_xdp
 
 log "end-to-end: the daemon as a node forwarder, pods and an external client in namespaces"
 ci/e2e.sh --uplink af_packet
-log "end-to-end, the uplink over AF_XDP, the taps with gso"
-ci/e2e.sh --uplink af_xdp --tap gso
+log "end-to-end, the uplink over AF_XDP, the taps with gso and gro-coalesce"
+ci/e2e.sh --uplink af_xdp --tap gro-coalesce
 log "end-to-end, the uplink over DPDK (net_af_packet PMD)"
 ci/e2e.sh --uplink dpdk
 log "end-to-end, two nodes over VXLAN (Contiv: BVI + bridge domain), NAT44 and policy"
