@@ -398,7 +398,7 @@ impl Coalesce {
     }
 
     /// Bytes of the super-frame.
-    pub fn len(&self) -> usize {
+    pub fn frame_len(&self) -> usize {
         self.hdr + self.payload
     }
 
@@ -410,7 +410,7 @@ impl Coalesce {
         segs: impl Iterator<Item = &'a [u8]>,
         out: &mut [u8],
     ) -> Option<(usize, [u8; VNET_HDR_LEN])> {
-        let n = self.len();
+        let n = self.frame_len();
         if out.len() < n {
             return None;
         }
@@ -518,7 +518,7 @@ mod tests {
             assert!(c.push(&segs[0], s));
         }
         assert_eq!(c.count, 7);
-        let mut out = vec![0u8; c.len()];
+        let mut out = vec![0u8; c.frame_len()];
         let (n, h) = c
             .write(segs.iter().map(|s| s.as_slice()), &mut out)
             .unwrap();
