@@ -8,9 +8,9 @@
 //! }
 //! ```
 
+use crate::stream::{Endpoint, Stream};
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use crate::proto::{write_frame, Decoder, Kind, MAX_FRAME};
@@ -53,14 +53,14 @@ impl From<io::Error> for ClientError {
 /// A connection to the daemon's CLI socket; requests run one at a time.
 #[derive(Debug)]
 pub struct Client {
-    stream: UnixStream,
+    stream: Stream,
     dec: Decoder,
 }
 
 impl Client {
-    /// Connects to the CLI socket at `path`.
+    /// Connects to the CLI socket at `path` (or to `HOST:PORT` over TCP, as `cli-listen`).
     pub fn connect(path: &Path) -> io::Result<Client> {
-        let mut stream = UnixStream::connect(path)?;
+        let mut stream = Stream::connect(&Endpoint::parse(path))?;
         // Say at once that frames follow (the server greets silent clients as telnet ones).
         crate::proto::write_frame(&mut stream, Kind::Hello, b"")?;
         Ok(Client {

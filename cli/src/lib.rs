@@ -47,6 +47,7 @@ pub mod client;
 pub mod dpctl;
 mod proto;
 pub mod server;
+pub mod stream;
 pub mod telnet;
 #[cfg(test)]
 mod tests;

@@ -85,7 +85,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::OwnedFd;
+use std::net::TcpListener;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -97,6 +97,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::proto::MAX_FRAME;
 use crate::proto::{write_frame, Decoder, Kind, OUT_CHUNK};
+use crate::stream::{Endpoint, Listener, Stream};
 use crate::{CliError, Completion, Registry};
 
 /// One request from a client, handed to the main thread by [`CliServer::poll`].
@@ -203,22 +204,42 @@ enum Msg {
     Wake,
 }
 
-/// Who sent a request: the client process, from the socket's credentials (`SO_PEERCRED`).
+/// Who sent a request: the client process, from the unix socket's credentials
+/// (`SO_PEERCRED`), or the TCP client's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Peer {
-    /// Process id.
-    pub pid: i32,
-    /// User id.
-    pub uid: u32,
+pub enum Peer {
+    /// A local process.
+    Local {
+        /// Process id.
+        pid: i32,
+        /// User id.
+        uid: u32,
+    },
+    /// A TCP client (`cli-listen HOST:PORT`).
+    Remote(std::net::SocketAddr),
 }
 
-fn peer_of(stream: &UnixStream) -> Option<Peer> {
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Local { pid, uid } => write!(f, "uid {uid} pid {pid}"),
+            Peer::Remote(a) => write!(f, "tcp {a}"),
+        }
+    }
+}
+
+fn peer_of(stream: &Stream, addr: Option<std::net::SocketAddr>) -> Option<Peer> {
     use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-    let c = getsockopt(stream, PeerCredentials).ok()?;
-    Some(Peer {
-        pid: c.pid(),
-        uid: c.uid(),
-    })
+    match stream {
+        Stream::Unix(s) => {
+            let c = getsockopt(s, PeerCredentials).ok()?;
+            Some(Peer::Local {
+                pid: c.pid(),
+                uid: c.uid(),
+            })
+        }
+        Stream::Tcp(_) => addr.map(Peer::Remote),
+    }
 }
 
 impl std::fmt::Debug for Msg {
@@ -250,12 +271,12 @@ struct Shared {
     /// Set once by shutdown; read with the `conns` lock held (see `accept_loop`).
     stop: AtomicBool,
     /// Open connections, to shut them down on server shutdown.
-    conns: Mutex<HashMap<u64, UnixStream>>,
+    conns: Mutex<HashMap<u64, Stream>>,
     opts: ServerOptions,
 }
 
 impl Shared {
-    fn conns(&self) -> MutexGuard<'_, HashMap<u64, UnixStream>> {
+    fn conns(&self) -> MutexGuard<'_, HashMap<u64, Stream>> {
         // A poisoned lock only means a thread panicked while holding it; the map is still fine.
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -276,7 +297,9 @@ pub struct CliServer {
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
     /// A clone of the listening socket, shut down to wake the acceptor out of `accept()`.
-    listener: Option<UnixListener>,
+    listener: Option<Listener>,
+    /// The TCP address bound (`cli-listen HOST:PORT`); None for a unix socket.
+    tcp: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for CliServer {
@@ -299,8 +322,19 @@ impl CliServer {
         Self::bind_with(path, ServerOptions::default())
     }
 
-    /// Like [`CliServer::bind`], with explicit options.
+    /// Like [`CliServer::bind`], with explicit options. A `path` of the form `HOST:PORT`
+    /// (`localhost:5002`, `127.0.0.1:5002`, `:5002` for 127.0.0.1) listens on TCP instead,
+    /// as VPP's `cli-listen` does; the address given is the only one bound.
     pub fn bind_with(path: &Path, opts: ServerOptions) -> Result<CliServer, String> {
+        if let Endpoint::Tcp(hp) = Endpoint::parse(path) {
+            let addr =
+                Endpoint::tcp_addr(&hp).map_err(|e| format!("cannot listen on {hp}: {e}"))?;
+            let l = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {hp}: {e}"))?;
+            let bound = l
+                .local_addr()
+                .map_err(|e| format!("cannot listen on {hp}: {e}"))?;
+            return Self::start(path, None, Listener::Tcp(l), Some(bound), opts);
+        }
         let p = path.display();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
@@ -326,9 +360,20 @@ impl CliServer {
         };
         fs::set_permissions(path, fs::Permissions::from_mode(0o600))
             .map_err(|e| cleanup(format!("cannot set the mode of {p}: {e}")))?;
+        Self::start(path, ident, Listener::Unix(listener), None, opts).map_err(cleanup)
+    }
+
+    fn start(
+        path: &Path,
+        ident: Option<(u64, u64)>,
+        listener: Listener,
+        tcp: Option<std::net::SocketAddr>,
+        opts: ServerOptions,
+    ) -> Result<CliServer, String> {
+        let p = path.display();
         let wake = listener
             .try_clone()
-            .map_err(|e| cleanup(format!("cannot listen on {p}: {e}")))?;
+            .map_err(|e| format!("cannot listen on {p}: {e}"))?;
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
@@ -340,7 +385,7 @@ impl CliServer {
             thread::Builder::new()
                 .name("cli-accept".into())
                 .spawn(move || accept_loop(listener, shared, tx))
-                .map_err(|e| cleanup(format!("cannot start the CLI acceptor thread: {e}")))?
+                .map_err(|e| format!("cannot start the CLI acceptor thread: {e}"))?
         };
         Ok(CliServer {
             path: path.to_path_buf(),
@@ -351,12 +396,19 @@ impl CliServer {
             shared,
             acceptor: Some(acceptor),
             listener: Some(wake),
+            tcp,
         })
     }
 
-    /// The socket path.
+    /// The socket path (as given: `HOST:PORT` for TCP).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The TCP address bound, for `cli-listen HOST:PORT` (with the port the kernel chose when
+    /// the port given was 0).
+    pub fn tcp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.tcp
     }
 
     /// Number of clients currently connected.
@@ -448,14 +500,14 @@ impl CliServer {
         self.stash = None;
         // Wake the acceptor out of accept(): shutdown(2) on the listening socket
         // makes a blocked accept() fail on Linux; connecting is the fallback.
-        let woken = self.listener.take().is_some_and(|l| {
-            UnixStream::from(OwnedFd::from(l))
-                .shutdown(Shutdown::Both)
-                .is_ok()
-        });
+        let woken = self.listener.take().is_some_and(Listener::wake);
         let ours = self.socket_is_ours();
-        if !woken && ours {
-            let _ = UnixStream::connect(&self.path);
+        if !woken {
+            if let Some(a) = self.tcp {
+                let _ = std::net::TcpStream::connect(a);
+            } else if ours {
+                let _ = UnixStream::connect(&self.path);
+            }
         }
         let _ = acceptor.join();
         if ours {
@@ -498,12 +550,12 @@ fn take_over(path: &Path) -> Result<(), String> {
     }
 }
 
-fn accept_loop(listener: UnixListener, shared: Arc<Shared>, tx: Sender<Msg>) {
+fn accept_loop(listener: Listener, shared: Arc<Shared>, tx: Sender<Msg>) {
     let mut next_id: u64 = 0;
     let mut threads: Vec<JoinHandle<()>> = Vec::new();
     loop {
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
+        let (stream, addr) = match listener.accept() {
+            Ok(s) => s,
             Err(e) => {
                 if shared.stop.load(Ordering::SeqCst) {
                     break;
@@ -542,7 +594,7 @@ fn accept_loop(listener: UnixListener, shared: Arc<Shared>, tx: Sender<Msg>) {
         let spawned = thread::Builder::new()
             .name(format!("cli-conn-{id}"))
             .spawn(move || {
-                serve_conn(stream, &shared2, &tx2);
+                serve_conn(stream, addr, &shared2, &tx2);
                 shared2.conns().remove(&id);
             });
         match spawned {
@@ -561,7 +613,7 @@ fn accept_loop(listener: UnixListener, shared: Arc<Shared>, tx: Sender<Msg>) {
 }
 
 /// Sends a one-line error to a connection we will not serve, then closes it.
-fn refuse(mut stream: UnixStream, msg: &str) {
+fn refuse(mut stream: Stream, msg: &str) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
     let _ = write_frame(&mut stream, Kind::Err, msg.as_bytes());
     let _ = stream.shutdown(Shutdown::Both);
@@ -584,9 +636,14 @@ fn request(
     rrx.recv().ok()
 }
 
-fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
+fn serve_conn(
+    mut stream: Stream,
+    addr: Option<std::net::SocketAddr>,
+    shared: &Shared,
+    tx: &Sender<Msg>,
+) {
     const ACCEPT: &[Kind] = &[Kind::Exec, Kind::Complete, Kind::Hello];
-    let peer = peer_of(&stream);
+    let peer = peer_of(&stream, addr);
     let mut buf = vec![0u8; 16 * 1024];
     // The protocol, from the first bytes: dpctl frames start with an upper-case kind; other
     // bytes are a text or telnet client; silence is a telnet client waiting to be greeted.
@@ -694,7 +751,7 @@ fn serve_conn(mut stream: UnixStream, shared: &Shared, tx: &Sender<Msg>) {
     }
 }
 
-fn send_response(stream: &mut UnixStream, resp: &Response) -> io::Result<()> {
+fn send_response(stream: &mut Stream, resp: &Response) -> io::Result<()> {
     for chunk in resp.output.as_bytes().chunks(OUT_CHUNK) {
         write_frame(stream, Kind::Out, chunk)?;
     }
@@ -711,7 +768,7 @@ fn send_response(stream: &mut UnixStream, resp: &Response) -> io::Result<()> {
 /// Protocol violation: send an `ERR` if possible, then close. The rest of the
 /// client's input is drained briefly first, so that closing does not reset the
 /// connection before the client has read the error.
-fn fail(mut stream: UnixStream, msg: &str) {
+fn fail(mut stream: Stream, msg: &str) {
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     let msg = CliError::new(msg);
     if write_frame(&mut stream, Kind::Err, msg.message().as_bytes()).is_err() {

@@ -15,8 +15,8 @@
 //!
 //! `quit`, `exit` and `q` close the session. Nothing here panics, whatever the bytes.
 
+use crate::stream::Stream;
 use std::io::{self, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -337,7 +337,7 @@ impl Session {
 /// chosen, `greet` says whether to send [`GREETING`]. Requests go to the main thread through
 /// `run` (None when the daemon is stopping).
 pub(crate) fn serve(
-    mut stream: UnixStream,
+    mut stream: Stream,
     first: &[u8],
     greet: bool,
     prompt: &str,
@@ -428,7 +428,7 @@ pub(crate) fn serve(
     }
 }
 
-fn flush(stream: &mut UnixStream, out: &mut Vec<u8>) -> io::Result<()> {
+fn flush(stream: &mut Stream, out: &mut Vec<u8>) -> io::Result<()> {
     if !out.is_empty() {
         stream.write_all(out)?;
         out.clear();

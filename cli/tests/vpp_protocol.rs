@@ -137,3 +137,53 @@ fn socat_and_nc_with_plain_text() {
     assert_eq!(c.exec("show counter").unwrap(), "counter 5");
     assert_eq!(d.stop().value, 5);
 }
+
+/// `cli-listen HOST:PORT` as VPP: a TCP listener on that address only; dpctl's client and a
+/// plain-text `nc` both talk to it.
+#[test]
+fn cli_listen_host_port_is_tcp() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ep = format!("127.0.0.1:{port}");
+    let d = Daemon::start(std::path::Path::new(&ep));
+    assert!(!std::path::Path::new(&ep).exists(), "no file named {ep}");
+    let mut c = cli::client::Client::connect(std::path::Path::new(&ep)).unwrap();
+    c.exec("set counter 7").unwrap();
+    assert_eq!(c.exec("show counter").unwrap(), "counter 7");
+    drop(c);
+    let mut nc = Command::new("nc")
+        .args(["-N", "127.0.0.1", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("nc (netcat-openbsd)");
+    nc.stdin
+        .take()
+        .unwrap()
+        .write_all(b"show counter\n")
+        .unwrap();
+    let out = nc.wait_with_output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("counter 7"),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(d.stop().value, 7);
+    // Bad HOST:PORT values are refused by name.
+    for (bad, says) in [
+        (
+            "localhost:70000",
+            "port 70000 in `localhost:70000` is not a TCP port (1-65535)",
+        ),
+        (
+            "no-such-host.invalid:5002",
+            "cannot resolve `no-such-host.invalid`",
+        ),
+    ] {
+        let e = cli::server::CliServer::bind(std::path::Path::new(bad)).unwrap_err();
+        assert!(e.contains(says) && !e.contains('\n'), "{bad}: {e}");
+    }
+}

@@ -63,9 +63,7 @@ impl Log {
 
     /// A configuration change made through the CLI socket: who made it and how it went.
     fn change(&mut self, peer: Option<cli::server::Peer>, line: &str, error: Option<&str>) {
-        let who = peer.map_or("cli".to_string(), |p| {
-            format!("uid {} pid {}", p.uid, p.pid)
-        });
+        let who = peer.map_or("cli".to_string(), |p| p.to_string());
         match error {
             None => self.add("notice", "cli", &format!("{who}: {line}")),
             Some(e) => self.add("warn", "cli", &format!("{who}: {line} (refused: {e})")),
