@@ -463,9 +463,16 @@ fn join(v: &[u32]) -> String {
 
 /// 18.01 `acl_print_acl`.
 fn print_acl(s: &mut String, am: &AclMain, i: u32) {
+    print_acl_with(s, am, i, None);
+}
+
+/// `print_acl`, with each rule's matches (packets, bytes) after it when `plugin` is given:
+/// what VPP keeps in its stats segment as `/acl/N/matches`.
+fn print_acl_with(s: &mut String, am: &AclMain, i: u32, plugin: Option<&crate::AclPlugin>) {
     let Some(acl) = am.acls.get(i) else {
         return;
     };
+    let hits = plugin.map(|p| rule_hits(p, i, acl.rules.len()));
     let _ = writeln!(
         s,
         "acl-index {i} count {} tag {{{}}}",
@@ -476,6 +483,9 @@ fn print_acl(s: &mut String, am: &AclMain, i: u32) {
         let _ = write!(s, "  {j:>4}: ");
         r.format(s);
         s.push('\n');
+        if let Some(h) = &hits {
+            let _ = writeln!(s, "        matches {} packets {} bytes", h[j][0], h[j][1]);
+        }
     }
 }
 
@@ -520,11 +530,7 @@ fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         if only.is_some_and(|o| o != i) {
             continue;
         }
-        if counters {
-            print_acl_counters(&mut s, &am, &p, i);
-        } else {
-            print_acl(&mut s, &am, i);
-        }
+        print_acl_with(&mut s, &am, i, counters.then_some(&p));
         if (i as usize) < am.by_acl[DIR_IN].len() {
             let _ = writeln!(
                 s,
@@ -541,30 +547,6 @@ fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     Ok(s)
-}
-
-/// `print_acl` with each rule's matches (packets and bytes, summed over the threads) after it:
-/// what VPP keeps in its stats segment as `/acl/N/matches`.
-fn print_acl_counters(s: &mut String, am: &AclMain, p: &crate::AclPlugin, i: u32) {
-    let Some(acl) = am.acls.get(i) else {
-        return;
-    };
-    let hits = rule_hits(p, i, acl.rules.len());
-    let _ = writeln!(
-        s,
-        "acl-index {i} count {} tag {{{}}}",
-        acl.rules.len(),
-        acl.tag
-    );
-    for (j, r) in acl.rules.iter().enumerate() {
-        let _ = write!(s, "  {j:>4}: ");
-        r.format(s);
-        let _ = writeln!(
-            s,
-            "\n        matches {} packets {} bytes",
-            hits[j][0], hits[j][1]
-        );
-    }
 }
 
 fn clear_counters(dp: &mut Dataplane, a: &mut Args) -> R {

@@ -30,6 +30,7 @@ pub mod pcap;
 pub mod pg;
 pub mod reaper;
 pub mod replay;
+pub mod rng;
 pub mod trace;
 
 use std::any::{Any, TypeId};

@@ -14,56 +14,34 @@
 //! Random values come from the stream's [`PgRng`], seeded, so that two runs (and two replays) of
 //! a stream give the same bytes.
 
-/// The seeded generator of a stream's random fields and sizes (xorshift64*, SplitMix64 seeding).
-/// Not cryptographic; it only has to be reproducible.
+use crate::rng::Rng;
+
+/// The seeded generator of a stream's random fields and sizes: the engine's [`Rng`], with its
+/// seed kept so that a stream enabled again repeats its packets.
 #[derive(Clone, Debug)]
 pub struct PgRng {
     seed: u64,
-    state: u64,
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    rng: Rng,
 }
 
 impl PgRng {
     /// A generator for `seed` (any value, 0 included).
     pub fn new(seed: u64) -> Self {
-        let mut r = PgRng { seed, state: 0 };
-        r.reset();
-        r
+        PgRng {
+            seed,
+            rng: Rng::from_seed(seed),
+        }
     }
 
     /// Back to the first value of the sequence (a stream enabled again repeats its packets).
     pub fn reset(&mut self) {
-        let s = splitmix(self.seed);
-        self.state = if s == 0 { 1 } else { s };
+        self.rng = Rng::from_seed(self.seed);
     }
 
-    /// The next 64 random bits.
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A value in `lo..=hi` (`lo <= hi`), by multiply-shift reduction.
+    /// A value in `lo..=hi` (`lo <= hi`).
     #[inline]
     pub fn in_range(&mut self, lo: u64, hi: u64) -> u64 {
-        let span = hi.wrapping_sub(lo).wrapping_add(1);
-        let r = self.next_u64();
-        if span == 0 {
-            // The whole u64 range.
-            return r;
-        }
-        lo + ((r as u128 * span as u128) >> 64) as u64
+        self.rng.in_range(lo, hi)
     }
 }
 
