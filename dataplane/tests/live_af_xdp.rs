@@ -11,7 +11,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{is_root, run_until_exit, Netns, Veth, PING_RETRY as PING, TCP};
+use common::{is_root, run_until_exit, tcp_exchange, Netns, Veth, PING_RETRY as PING};
 
 use dataplane::App;
 use engine::Mode;
@@ -130,24 +130,7 @@ fn af_xdp_routes_ping_and_tcp_between_namespaces() {
         t.app.exec("show trace").unwrap()
     );
     // TCP: 300 kB from a to b, digest back.
-    let server =
-        t.b.exec(&["python3", "-c", TCP, "server", "5201"])
-            .spawn()
-            .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let client =
-        t.a.exec(&[
-            "python3",
-            "-c",
-            TCP,
-            "client",
-            "10.91.2.2",
-            "5201",
-            "300000",
-        ])
-        .spawn()
-        .unwrap();
-    let st = run_until_exit(&mut t.app, vec![server, client], Duration::from_secs(60));
+    let st = tcp_exchange(&mut t.app, &t.a, &t.b, "10.91.2.2", 5201, 300_000);
     let errors = t.app.exec("show errors").unwrap();
     assert!(
         st.iter().all(|&s| s),

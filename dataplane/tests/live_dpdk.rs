@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{is_root, run_until_exit, Netns, Veth, PING_RETRY as PING, TCP};
+use common::{is_root, run_until_exit, tcp_exchange, Netns, Veth, PING_RETRY as PING};
 
 use dataplane::App;
 use engine::drivers::dpdk::{self, EalConfig, PortSource};
@@ -145,24 +145,7 @@ trace add dpdk-input 50",
         "ping across failed; trace:\n{}",
         app.exec("show trace").unwrap()
     );
-    let server = b
-        .exec(&["python3", "-c", TCP, "server", "5202"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let client = a
-        .exec(&[
-            "python3",
-            "-c",
-            TCP,
-            "client",
-            "10.95.2.2",
-            "5202",
-            "300000",
-        ])
-        .spawn()
-        .unwrap();
-    let st = run_until_exit(&mut app, vec![server, client], Duration::from_secs(60));
+    let st = tcp_exchange(&mut app, &a, &b, "10.95.2.2", 5202, 300_000);
     assert!(
         st.iter().all(|&s| s),
         "TCP exchange failed: {st:?}\n{}",

@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{is_root, run_until_exit, Netns, Veth, TCP};
+use common::{is_root, run_until_exit, tcp_exchange, Netns, Veth};
 
 use dataplane::App;
 use engine::Mode;
@@ -156,6 +156,26 @@ s.send(b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x07" + b"\x81\x00\xa0\x64" + b"\x88\
 
 /// python3: `send ADDR PORT N` sends N UDP datagrams of 1000..1000+N bytes; `recv PORT N` receives
 /// N datagrams and checks each one's bytes (the kernel drops any whose checksum is wrong).
+/// UDP: 20 datagrams of 1000-1019 bytes from namespace `a` to `dst:port` in `b`, each checked
+/// by the receiving kernel's checksum, while `app` forwards: whether the receiver got them all
+/// within 30 s.
+fn udp_exchange(app: &mut App, a: &Netns, b: &Netns, dst: &str, port: u16) -> Vec<bool> {
+    let port = port.to_string();
+    let recv = b
+        .exec(&["python3", "-c", UDP, "recv", &port, "20"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut send = a
+        .exec(&["python3", "-c", UDP, "send", dst, &port, "20"])
+        .spawn()
+        .unwrap();
+    let st = run_until_exit(app, vec![recv], Duration::from_secs(30));
+    let _ = send.kill();
+    let _ = send.wait();
+    st
+}
+
 const UDP: &str = r#"
 import socket, sys
 def body(i): return bytes((i + k * 31) & 255 for k in range(1000 + i))
@@ -211,42 +231,14 @@ fn af_packet_finishes_partial_checksums_from_veth_peers_with_offloads_on() {
         names.push(n);
     }
     // TCP, 300 kB from a to b and the digest back.
-    let server = b
-        .exec(&["python3", "-c", TCP, "server", "5301"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let client = a
-        .exec(&[
-            "python3",
-            "-c",
-            TCP,
-            "client",
-            "10.79.2.2",
-            "5301",
-            "300000",
-        ])
-        .spawn()
-        .unwrap();
-    let st = run_until_exit(&mut app, vec![server, client], Duration::from_secs(60));
+    let st = tcp_exchange(&mut app, &a, &b, "10.79.2.2", 5301, 300_000);
     let errors = app.exec("show errors").unwrap();
     assert!(
         st.iter().all(|&s| s),
         "TCP through partial checksums failed: {st:?}\n{errors}\noffloads of the sender:\n{offloads}"
     );
     // UDP datagrams of 1000-1019 bytes, each checked by the receiving kernel's checksum.
-    let recv = b
-        .exec(&["python3", "-c", UDP, "recv", "5302", "20"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let mut send = a
-        .exec(&["python3", "-c", UDP, "send", "10.79.2.2", "5302", "20"])
-        .spawn()
-        .unwrap();
-    let st = run_until_exit(&mut app, vec![recv], Duration::from_secs(30));
-    let _ = send.kill();
-    let _ = send.wait();
+    let st = udp_exchange(&mut app, &a, &b, "10.79.2.2", 5302);
     assert!(
         st[0],
         "UDP through partial checksums failed\n{}",
@@ -353,41 +345,13 @@ fn taps_with_gso_carry_pod_tcp_and_udp() {
             )),
             "{tap}"
         );
-        let server = b
-            .exec(&["python3", "-c", TCP, "server", "5311"])
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let client = a
-            .exec(&[
-                "python3",
-                "-c",
-                TCP,
-                "client",
-                "10.80.2.2",
-                "5311",
-                "2000000",
-            ])
-            .spawn()
-            .unwrap();
-        let st = run_until_exit(&mut app, vec![server, client], Duration::from_secs(60));
+        let st = tcp_exchange(&mut app, &a, &b, "10.80.2.2", 5311, 2_000_000);
         let errors = app.exec("show errors").unwrap();
         assert!(
             st.iter().all(|&s| s),
             "{flags}: TCP failed {st:?}\n{errors}"
         );
-        let recv = b
-            .exec(&["python3", "-c", UDP, "recv", "5312", "20"])
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let mut send = a
-            .exec(&["python3", "-c", UDP, "send", "10.80.2.2", "5312", "20"])
-            .spawn()
-            .unwrap();
-        let st = run_until_exit(&mut app, vec![recv], Duration::from_secs(30));
-        let _ = send.kill();
-        let _ = send.wait();
+        let st = udp_exchange(&mut app, &a, &b, "10.80.2.2", 5312);
         assert!(
             st[0],
             "{flags}: UDP failed\n{}",

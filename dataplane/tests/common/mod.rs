@@ -233,3 +233,35 @@ pub fn run_until_exit(app: &mut App, mut children: Vec<Child>, timeout: Duration
         std::thread::sleep(Duration::from_micros(100));
     }
 }
+
+/// TCP: `bytes` bytes from namespace `a` to `dst:port` in namespace `b` (the server sends the
+/// digest of what it got back, the client checks it), while `app` forwards. Whether each of
+/// server and client exited successfully within 60 s.
+pub fn tcp_exchange(
+    app: &mut App,
+    a: &Netns,
+    b: &Netns,
+    dst: &str,
+    port: u16,
+    bytes: usize,
+) -> Vec<bool> {
+    let port = port.to_string();
+    let server = b
+        .exec(&["python3", "-c", TCP, "server", &port])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let client = a
+        .exec(&[
+            "python3",
+            "-c",
+            TCP,
+            "client",
+            dst,
+            &port,
+            &bytes.to_string(),
+        ])
+        .spawn()
+        .unwrap();
+    run_until_exit(app, vec![server, client], Duration::from_secs(60))
+}
