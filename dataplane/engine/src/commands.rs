@@ -1300,14 +1300,7 @@ fn pcap_trace(dp: &mut Dataplane, a: &mut Args) -> R {
             ))
         })?;
     // Live captures carry wall-clock times (the graph clock counts from the start).
-    let ts_offset_ns = if dp.mode == Mode::Live {
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        wall.saturating_sub(dp.graph.vm.clock.now_ns())
-    } else {
-        0
-    };
+    let ts_offset_ns = dp.pcap_time_offset_ns();
     dp.graph.vm.capture = Some(crate::capture::Capture {
         rx,
         tx,

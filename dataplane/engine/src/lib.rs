@@ -14,6 +14,7 @@
 
 pub mod buffer;
 pub mod capture;
+pub mod checksum;
 pub mod clock;
 pub mod commands;
 pub mod device_input;
@@ -777,6 +778,18 @@ impl Dataplane {
             return !self.stop.load(std::sync::atomic::Ordering::Relaxed);
         }
         self.yield_now()
+    }
+
+    /// What to add to the graph clock for a pcap timestamp: in live mode the clock counts from
+    /// the start, so captures get the wall clock's offset; a replay keeps the input's times (0).
+    pub fn pcap_time_offset_ns(&self) -> u64 {
+        if self.mode != Mode::Live {
+            return 0;
+        }
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        wall.saturating_sub(self.graph.vm.clock.now_ns())
     }
 
     /// Changes with every interface creation and deletion (the daemon refreshes its poll set).

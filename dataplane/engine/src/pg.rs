@@ -28,7 +28,7 @@ use crate::feature::{FeatureMain, SharedFeatures};
 use crate::graph::{FormatEnv, Node, NodeCx, NodeIndex, NodeState, FRAME_SIZE};
 use crate::interface::{device_handle, DeviceClass, DeviceHandle, MemoryDevice, SharedInterfaces};
 use crate::trace::TraceRecord;
-use crate::{Dataplane, HeaderFormatter, Mode};
+use crate::{Dataplane, HeaderFormatter};
 
 pub use edit::{PgRng, Template, Value};
 
@@ -706,15 +706,7 @@ fn pg_capture(dp: &mut Dataplane, a: &mut Args) -> R {
         (true, _) => None,
         (false, None) => return Err(err(format!("expected `pcap <filename>`: {USAGE}"))),
         (false, Some(f)) => {
-            // A live forwarder's clock counts from its start: stamp frames with the wall clock.
-            let ts_offset_ns = if dp.mode == Mode::Live {
-                let wall = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                wall.saturating_sub(dp.graph.vm.clock.now_ns())
-            } else {
-                0
-            };
+            let ts_offset_ns = dp.pcap_time_offset_ns();
             Some(crate::pcap::PcapSink::create(&f, count, ts_offset_ns).map_err(err)?)
         }
     };

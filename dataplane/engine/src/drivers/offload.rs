@@ -6,6 +6,8 @@
 //!
 //! Everything here reads frames with bounds checks and never panics, whatever the bytes.
 
+use crate::checksum::{fold, sum16};
+
 /// Where the L4 segment of an IPv4 TCP or UDP frame lies: (L4 start, L4 end, protocol,
 /// IPv4 header start). None for anything else (other ethertypes, fragments, short frames).
 fn ip4_l4(frame: &[u8]) -> Option<(usize, usize, u8, usize)> {
@@ -48,25 +50,6 @@ fn csum_offset(proto: u8) -> usize {
     } else {
         6
     }
-}
-
-/// One's-complement sum of `data` as big-endian 16-bit words, folded to 16 bits.
-fn sum16(mut acc: u64, data: &[u8]) -> u64 {
-    let mut words = data.chunks_exact(2);
-    for w in &mut words {
-        acc += u64::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    if let Some(&b) = words.remainder().first() {
-        acc += u64::from(b) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
 }
 
 /// The folded pseudo-header sum (what `CHECKSUM_PARTIAL` leaves in the field).

@@ -14,6 +14,7 @@
 //! Random values come from the stream's [`PgRng`], seeded, so that two runs (and two replays) of
 //! a stream give the same bytes.
 
+use crate::checksum::{fold, sum16};
 use crate::rng::Rng;
 
 /// The seeded generator of a stream's random fields and sizes: the engine's [`Rng`], with its
@@ -225,28 +226,6 @@ pub enum Fixup {
     },
 }
 
-/// One's complement sum of `data` as big-endian 16-bit words (an odd last byte padded with 0).
-#[inline]
-pub fn csum_add(mut acc: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u16::from_be_bytes([c[0], c[1]]) as u64;
-    }
-    if let [last] = chunks.remainder() {
-        acc += (*last as u64) << 8;
-    }
-    acc
-}
-
-/// Fold a sum to 16 bits and complement it: the Internet checksum.
-#[inline]
-pub fn csum_finish(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
 fn put16(pkt: &mut [u8], off: usize, v: u16) {
     if let Some(b) = pkt.get_mut(off..off + 2) {
         b.copy_from_slice(&v.to_be_bytes());
@@ -262,7 +241,7 @@ fn get16(pkt: &[u8], off: usize) -> u16 {
 fn pseudo_header(pkt: &[u8], ip: usize, l4_len: usize) -> u64 {
     let addrs = pkt.get(ip + 12..ip + 20).unwrap_or(&[]);
     let proto = pkt.get(ip + 9).copied().unwrap_or(0) as u64;
-    csum_add(0, addrs) + proto + l4_len as u64
+    sum16(0, addrs) + proto + l4_len as u64
 }
 
 impl Fixup {
@@ -285,7 +264,7 @@ impl Fixup {
                 }
                 if checksum {
                     put16(pkt, ip + 10, 0);
-                    let c = csum_finish(csum_add(0, &pkt[ip..ip + 20]));
+                    let c = !fold(sum16(0, &pkt[ip..ip + 20]));
                     put16(pkt, ip + 10, c);
                 }
             }
@@ -309,7 +288,7 @@ impl Fixup {
                 if checksum {
                     put16(pkt, udp + 6, 0);
                     let sum = pseudo_header(pkt, ip, udp_len);
-                    let c = csum_finish(csum_add(sum, &pkt[udp..udp + udp_len]));
+                    let c = !fold(sum16(sum, &pkt[udp..udp + udp_len]));
                     // Zero means "no checksum" in UDP.
                     put16(pkt, udp + 6, if c == 0 { 0xffff } else { c });
                 }
@@ -326,7 +305,7 @@ impl Fixup {
                 let l4 = l4_len(pkt, ip, tcp, ip_length_given);
                 put16(pkt, tcp + 16, 0);
                 let sum = pseudo_header(pkt, ip, l4);
-                let c = csum_finish(csum_add(sum, &pkt[tcp..tcp + l4]));
+                let c = !fold(sum16(sum, &pkt[tcp..tcp + l4]));
                 put16(pkt, tcp + 16, c);
             }
             Fixup::Icmp {
@@ -340,7 +319,7 @@ impl Fixup {
                 }
                 let l4 = l4_len(pkt, ip, icmp, ip_length_given);
                 put16(pkt, icmp + 2, 0);
-                let c = csum_finish(csum_add(0, &pkt[icmp..icmp + l4]));
+                let c = !fold(sum16(0, &pkt[icmp..icmp + l4]));
                 put16(pkt, icmp + 2, c);
             }
         }
