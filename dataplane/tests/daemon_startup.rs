@@ -1,8 +1,9 @@
 //! The daemon started from a stock VPP startup.conf: what means nothing here is accepted and
 //! named once in the log, `pidfile` holds the PID while it runs, and the CLI answers.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::start_daemon;
 
 #[test]
 fn a_stock_vpp_startup_conf_runs_the_daemon() {
@@ -51,21 +52,7 @@ statseg {{ size 32m }}
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dataplane"))
-        .arg("-c")
-        .arg(dir.join("startup.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while cli::client::Client::connect(&sock).is_err() {
-        if t0.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("daemon did not start: {:?}", std::fs::read_to_string(&log));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = start_daemon(&dir.join("startup.conf"), &sock, Some(&log));
     assert_eq!(
         std::fs::read_to_string(&pid).unwrap(),
         format!("{}\n", child.id())

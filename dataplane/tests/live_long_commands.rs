@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{is_root, Netns};
+use common::{is_root, start_daemon, Netns};
 
 /// python3 in the pod: ping `dst` every 20 ms for `secs` seconds with a raw socket; prints the
 /// number of replies.
@@ -70,21 +70,7 @@ impl Daemon {
             ),
         )
         .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dataplane"))
-            .arg("-c")
-            .arg(dir.join("startup.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let t0 = Instant::now();
-        while cli::client::Client::connect(&sock).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(20),
-                "daemon did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = start_daemon(&dir.join("startup.conf"), &sock, None);
         Daemon { child, sock, dir }
     }
 

@@ -2,10 +2,14 @@
 //! counters move with traffic from a pg stream, and a client that connects and says nothing
 //! neither blocks the CLI nor other scrapes.
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+use common::start_daemon;
 
 /// The daemon under test; killed on drop if the test fails before stopping it.
 struct Daemon {
@@ -101,22 +105,14 @@ packet-generator new {{ name s0 limit 5 interface pg0 pcap {} }}
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_dataplane"))
-        .arg("-c")
-        .arg(dir.join("startup.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_daemon(&dir.join("startup.conf"), &sock, Some(&log));
     let mut d = Daemon {
         child,
         dir: dir.clone(),
     };
     let url = format!("http://127.0.0.1:{port}");
     let t0 = Instant::now();
-    while cli::client::Client::connect(&sock).is_err()
-        || TcpStream::connect(("127.0.0.1", port)).is_err()
-    {
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             t0.elapsed() < Duration::from_secs(20),
             "daemon did not start: {:?}",

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -264,4 +265,29 @@ pub fn tcp_exchange(
         .spawn()
         .unwrap();
     run_until_exit(app, vec![server, client], Duration::from_secs(60))
+}
+
+/// Start the daemon binary with the startup.conf `conf` and wait (20 s at most) until its CLI
+/// socket `sock` answers; on a timeout it is killed and the test fails, with its log if given.
+pub fn start_daemon(conf: &Path, sock: &Path, log: Option<&Path>) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dataplane"))
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while cli::client::Client::connect(sock).is_err() {
+        if t0.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "daemon did not start: {:?}",
+                log.map(std::fs::read_to_string)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
