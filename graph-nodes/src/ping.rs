@@ -452,27 +452,16 @@ mod tests {
         let a = t.open();
         let b = t.open();
         assert_ne!(a, b);
-        assert!(t.record(
-            a,
-            Reply {
-                from: Ipv4Addr::LOCALHOST,
-                seq: 1,
-                ttl: 64,
-                bytes: 116,
-                rtt_ns: 0
-            }
-        ));
+        let r = Reply {
+            from: Ipv4Addr::LOCALHOST,
+            seq: 1,
+            ttl: 64,
+            bytes: 116,
+            rtt_ns: 0,
+        };
+        assert!(t.record(a, r));
         assert_eq!(t.take(a).len(), 1);
         t.close(a);
-        assert!(!t.record(
-            a,
-            Reply {
-                from: Ipv4Addr::LOCALHOST,
-                seq: 1,
-                ttl: 64,
-                bytes: 116,
-                rtt_ns: 0
-            }
-        ));
+        assert!(!t.record(a, r));
     }
 }

@@ -148,8 +148,6 @@ pub struct TapDevice {
     pub host_name: String,
     /// Namespace the host side lives in.
     pub host_ns: Option<String>,
-    /// The offloads the kernel was told we take (`TUN_F_*`).
-    pub offloads: libc::c_ulong,
     /// With `gso`: where a super-frame is assembled (its head is copied in front of the part
     /// the read put here).
     scratch: Box<[u8]>,
@@ -244,7 +242,6 @@ impl TapDevice {
             fd,
             host_name,
             host_ns: spec.option("host-ns").map(str::to_string),
-            offloads,
             scratch: if offloads & TUN_F_TSO4 != 0 {
                 vec![0u8; GSO_MAX_FRAME].into_boxed_slice()
             } else {
