@@ -61,6 +61,7 @@ pub fn registration(is_input: bool) -> NodeRegistration {
     )
     .nexts(&["error-drop"])
     .errors(errors::STRINGS)
+    .multiarch()
 }
 
 /// Registration of the L2 input or output node (`acl-plugin-in-ip4-l2`,
@@ -76,6 +77,7 @@ pub fn registration_l2(is_input: bool) -> NodeRegistration {
     )
     .nexts(&["error-drop"])
     .errors(errors::STRINGS)
+    .multiarch()
 }
 
 /// Trace bit: the packet hit an existing session.
@@ -139,8 +141,9 @@ impl AclNode {
     }
 }
 
-impl Node for AclNode {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for AclNode {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let is_input = self.is_input;
         let dir = if is_input { RX } else { TX };
         let am = self.main.read();
@@ -334,6 +337,12 @@ impl Node for AclNode {
         cx.count_error(errors::EXIST_SESSION, n_exist);
         cx.count_error(errors::RESTART_SESSION_TIMER, n_restart);
         cx.enqueue(frame, &nexts[..n]);
+    }
+}
+
+impl Node for AclNode {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

@@ -22,6 +22,8 @@ pub struct BenchRequest {
     pub interface: String,
     /// Buffers per thread.
     pub buffers: u32,
+    /// Force this function variant in every node that has variants (None: the best).
+    pub variant: Option<engine::march::March>,
 }
 
 /// Per-node figures of a benchmark.
@@ -57,6 +59,9 @@ pub struct BenchReport {
 /// Run a benchmark.
 pub fn bench(req: &BenchRequest) -> Result<BenchReport, String> {
     let mut app = App::with_buffers(Mode::Replay, req.buffers);
+    if let Some(m) = req.variant {
+        app.dp.graph.set_default_variant(m)?;
+    }
     for c in &req.configs {
         app.exec_file(c).map_err(|e| e.to_string())?;
     }

@@ -207,6 +207,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     }
     let mut app = App::with_plugins(Mode::Live, cfg.buffers.buffers_per_numa, &cfg.plugins);
     app.dp.log = log.ring.clone();
+    cfg.node.apply(&mut app.dp.graph)?;
     engine::drivers::install(&mut app.dp);
     if cfg.dpdk.present {
         let ports = start_dpdk(&mut app, &cfg.dpdk)?;

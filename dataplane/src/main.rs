@@ -60,6 +60,11 @@ enum Cmd {
         /// scenario.
         #[arg(long = "then", value_name = "CMD")]
         then: Vec<String>,
+        /// Run every node that has function variants in variant V: default (the baseline
+        /// build), x86_64_v2, x86_64_v3 or x86_64_v4 (as startup.conf's `node { default {
+        /// variant V } }`); without it, the best this CPU has.
+        #[arg(long, value_name = "V", value_parser = parse_variant)]
+        variant: Option<engine::march::March>,
         /// Print one JSON object (trace, outputs, counters, the --then outputs) instead of text.
         #[arg(long)]
         json: bool,
@@ -103,6 +108,11 @@ enum Cmd {
         /// and maximum clocks/packet of every node, as the shared VPP figures are medians of 8.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
         runs: u32,
+        /// Run every node that has function variants in variant V: default (the baseline
+        /// build), x86_64_v2, x86_64_v3 or x86_64_v4 (as startup.conf's `node { default {
+        /// variant V } }`); without it, the best this CPU has.
+        #[arg(long, value_name = "V", value_parser = parse_variant)]
+        variant: Option<engine::march::March>,
     },
 }
 
@@ -129,6 +139,7 @@ fn main() -> ExitCode {
                 vector,
                 then,
                 json,
+                variant,
             }),
             _,
         ) => run_replay(
@@ -137,7 +148,7 @@ fn main() -> ExitCode {
             inputs,
             output_dir,
             trace,
-            vector,
+            (vector, variant),
             ReplayPrint { then, json },
         ),
         (
@@ -148,6 +159,7 @@ fn main() -> ExitCode {
                 interface,
                 buffers,
                 runs,
+                variant,
             }),
             _,
         ) => run_bench(
@@ -157,6 +169,7 @@ fn main() -> ExitCode {
                 limit,
                 interface,
                 buffers,
+                variant,
             },
             runs,
         ),
@@ -191,6 +204,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--variant V`: a node function variant this CPU runs.
+fn parse_variant(s: &str) -> Result<engine::march::March, String> {
+    let m = engine::march::March::parse(s).ok_or_else(|| {
+        format!(
+            "unknown variant `{s}`; expected one of {}",
+            engine::march::March::names()
+        )
+    })?;
+    if !m.supported() {
+        return Err(format!(
+            "variant `{}` is not supported by this CPU",
+            m.name()
+        ));
+    }
+    Ok(m)
 }
 
 /// `--vector N`: 1 to 256.
@@ -248,7 +278,7 @@ fn run_replay(
     inputs: Vec<String>,
     output_dir: Option<PathBuf>,
     trace: u32,
-    vector: usize,
+    (vector, variant): (usize, Option<engine::march::March>),
     print: ReplayPrint,
 ) -> Result<(), String> {
     let mut reports = Vec::new();
@@ -256,8 +286,13 @@ fn run_replay(
         matches!((&dir, &config), (Some(d), None) if dataplane::replay_cmd::is_multi_node(d));
     if multi {
         let d = dir.as_deref().unwrap_or(std::path::Path::new("."));
-        let nodes =
-            dataplane::replay_cmd::replay_topology(d, trace, output_dir.as_deref(), vector)?;
+        let nodes = dataplane::replay_cmd::replay_topology_with(
+            d,
+            trace,
+            output_dir.as_deref(),
+            vector,
+            variant,
+        )?;
         for mut n in nodes {
             let t = std::mem::take(&mut n.trace);
             reports.push(report(
@@ -276,6 +311,7 @@ fn run_replay(
                     r.output_dir = output_dir;
                 }
                 r.vector = vector;
+                r.variant = variant;
                 r
             }
             (None, Some(c)) => {
@@ -293,6 +329,7 @@ fn run_replay(
                     output_dir,
                     trace,
                     vector,
+                    variant,
                 }
             }
             (Some(_), Some(_)) => {

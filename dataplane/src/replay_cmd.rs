@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use engine::march::March;
 use engine::replay::{
     ifname_from_file, run_replay, run_topology, Link, ReplayConfig, ReplayOutcome, TopologyNode,
 };
@@ -26,6 +27,9 @@ pub struct ReplayRequest {
     /// Largest burst a device receives in one dispatch (1: frame by frame); see
     /// [`ReplayConfig::vector`].
     pub vector: usize,
+    /// Run every node that has function variants in this one (`--variant`; None: the best the
+    /// CPU has). Output bytes and traces do not depend on it.
+    pub variant: Option<March>,
 }
 
 /// The default burst of `dataplane replay` (`--vector`): a full frame.
@@ -51,6 +55,7 @@ impl ReplayRequest {
             output_dir: Some(dir.join("output")),
             trace,
             vector: DEFAULT_VECTOR,
+            variant: None,
         })
     }
 }
@@ -90,6 +95,9 @@ pub struct ReplayResult {
 /// Run a replay in a fresh forwarder.
 pub fn replay(req: &ReplayRequest) -> Result<ReplayResult, String> {
     let mut app = App::new(Mode::Replay);
+    if let Some(m) = req.variant {
+        app.dp.graph.set_default_variant(m)?;
+    }
     app.exec_file(&req.config).map_err(|e| e.to_string())?;
     let cfg = ReplayConfig {
         history: req.history.clone(),
@@ -236,6 +244,17 @@ pub fn replay_topology(
     output_dir: Option<&Path>,
     vector: usize,
 ) -> Result<Vec<NodeResult>, String> {
+    replay_topology_with(dir, trace, output_dir, vector, None)
+}
+
+/// [`replay_topology`] with every node's function variants forced to `variant`.
+pub fn replay_topology_with(
+    dir: &Path,
+    trace: u32,
+    output_dir: Option<&Path>,
+    vector: usize,
+    variant: Option<March>,
+) -> Result<Vec<NodeResult>, String> {
     let topo = read_topology(dir)?;
     if topo.nodes.is_empty() {
         return Err(format!("`{}` has no node-*/config.cli", dir.display()));
@@ -243,6 +262,9 @@ pub fn replay_topology(
     let mut apps = Vec::new();
     for (name, _) in &topo.nodes {
         let mut app = App::new(Mode::Replay);
+        if let Some(m) = variant {
+            app.dp.graph.set_default_variant(m)?;
+        }
         let nd = dir.join(name);
         app.exec_file(&nd.join("config.cli"))
             .map_err(|e| format!("{name}: {e}"))?;

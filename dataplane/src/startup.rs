@@ -7,6 +7,7 @@
 //! buffers { buffers-per-numa N | default data-size N }
 //! dpdk    { dev PCI [{ name NAME | num-rx-queues N | num-tx-queues N }] | vdev SPEC | no-huge
 //!           | socket-mem N[,N] | no-pci | uio-driver NAME | num-mbufs N | no-multi-seg }
+//! node    { default { variant V } | NODE { variant V } }
 //! ```
 //!
 //! `unix` also takes `poll-sleep-usec N` (the longest idle wait for a device) and `pidfile FILE`;
@@ -22,6 +23,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+
+use engine::march::March;
 
 /// Default CLI socket.
 pub const DEFAULT_CLI_SOCKET: &str = "/run/dataplane/cli.sock";
@@ -174,6 +177,39 @@ impl PluginsSection {
     }
 }
 
+/// `node { default { variant V } NODE { variant V } }`: which compiled variant of the node
+/// functions runs (VPP's multiarch variants: default, x86_64_v2, x86_64_v3, x86_64_v4). Without
+/// it every node runs the best variant the CPU has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSection {
+    /// `default { variant V }`: for every node with variants.
+    pub default: Option<March>,
+    /// `NODE { variant V }`, in file order (after the default).
+    pub nodes: Vec<(String, March)>,
+}
+
+impl NodeSection {
+    /// Select the variants in `graph`; an unknown node, a node without variants or a variant
+    /// this CPU cannot run is an error.
+    pub fn apply(&self, graph: &mut engine::graph::Graph) -> Result<(), String> {
+        if let Some(m) = self.default {
+            graph
+                .set_default_variant(m)
+                .map_err(|e| format!("startup.conf node {{ default }}: {e}"))?;
+        }
+        for (name, m) in &self.nodes {
+            let i = graph
+                .node_index(name)
+                .filter(|&i| !graph.is_placeholder(i))
+                .ok_or_else(|| format!("startup.conf node {{ }}: unknown node `{name}`"))?;
+            graph
+                .set_node_variant(i, *m)
+                .map_err(|e| format!("startup.conf node {{ {name} }}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StartupConfig {
@@ -187,6 +223,8 @@ pub struct StartupConfig {
     pub dpdk: DpdkSection,
     /// `plugins { }`.
     pub plugins: PluginsSection,
+    /// `node { }`.
+    pub node: NodeSection,
     /// What the file asks for that means nothing here (sections and keys of a stock VPP file):
     /// accepted, one line each for the log.
     pub ignored: Vec<String>,
@@ -373,6 +411,7 @@ pub fn parse(text: &str) -> Result<StartupConfig, String> {
             "cpu" => parse_cpu(&mut c, &mut cfg.cpu)?,
             "buffers" => parse_buffers(&mut c, &mut cfg.buffers)?,
             "plugins" => parse_plugins(&mut c, &mut cfg.plugins)?,
+            "node" => parse_node(&mut c, &mut cfg.node)?,
             "dpdk" => {
                 cfg.dpdk.present = true;
                 parse_dpdk(&mut c, &mut cfg.dpdk)?
@@ -385,7 +424,7 @@ pub fn parse(text: &str) -> Result<StartupConfig, String> {
                 }
                 None => {
                     return Err(format!(
-                        "line {line}: unknown section `{section}`; expected one of: unix, cpu, buffers, dpdk (or a VPP section that is accepted and ignored: {})",
+                        "line {line}: unknown section `{section}`; expected one of: unix, cpu, buffers, plugins, node, dpdk (or a VPP section that is accepted and ignored: {})",
                         IGNORED_SECTIONS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
                     ))
                 }
@@ -410,7 +449,6 @@ const IGNORED_SECTIONS: &[(&str, &str)] = &[
         "there is no stats segment (`show runtime`, `show errors`, `show interface`)",
     ),
     ("logging", "log lines go to `unix { log }`"),
-    ("node", "each node has one variant"),
     ("dsa", "no DSA devices"),
     ("l3fib", "FIB pools grow as needed"),
     ("l2fib", "the L2 FIB grows as needed"),
@@ -511,6 +549,58 @@ fn parse_unix(c: &mut Cursor, u: &mut UnixSection) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+fn parse_node(c: &mut Cursor, n: &mut NodeSection) -> Result<(), String> {
+    loop {
+        let (name, l) = match c.next() {
+            Some(Tok::Close(_)) => return Ok(()),
+            Some(Tok::Word(w, l)) => (w, l),
+            Some(Tok::Open(l)) => {
+                return Err(format!(
+                    "line {l}: expected a node name or `default` in section `node`, got a brace"
+                ))
+            }
+            None => return Err("section `node` is not closed with `}`".into()),
+        };
+        if !matches!(c.next(), Some(Tok::Open(_))) {
+            return Err(format!(
+                "line {l}: expected `{name} {{ variant <name> }}` in section `node`"
+            ));
+        }
+        let mut variant = None;
+        loop {
+            match c.next() {
+                Some(Tok::Close(_)) => break,
+                Some(Tok::Word(w, wl)) if w == "variant" => {
+                    let v = c.value("node", "variant", wl)?;
+                    variant = Some(March::parse(&v).ok_or_else(|| {
+                        format!(
+                            "line {wl}: unknown node variant `{v}`; expected one of: {}",
+                            March::names()
+                        )
+                    })?);
+                }
+                Some(Tok::Word(w, wl)) => {
+                    return Err(format!(
+                        "line {wl}: unknown key `{w}` for node `{name}`; expected variant"
+                    ))
+                }
+                _ => return Err(format!("line {l}: node `{name}` is not closed with `}}`")),
+            }
+        }
+        let Some(m) = variant else {
+            return Err(format!(
+                "line {l}: node `{name}` needs `variant <name>` (one of: {})",
+                March::names()
+            ));
+        };
+        if name == "default" {
+            n.default = Some(m);
+        } else {
+            n.nodes.push((name, m));
+        }
+    }
 }
 
 fn parse_cpu(c: &mut Cursor, cpu: &mut CpuSection) -> Result<(), String> {
@@ -756,6 +846,48 @@ dpdk {
         assert_eq!(cfg.dpdk.devs[0].num_rx_queues, Some(2));
         assert_eq!(cfg.dpdk.vdevs, vec!["net_af_packet0,iface=veth0"]);
         assert!(cfg.dpdk.no_huge && cfg.dpdk.no_pci);
+    }
+
+    #[test]
+    fn node_variants() {
+        let cfg =
+            parse("node {\n  default { variant default }\n  ip4-lookup { variant x86_64_v2 }\n}")
+                .unwrap();
+        assert_eq!(cfg.node.default, Some(March::Default));
+        assert_eq!(
+            cfg.node.nodes,
+            vec![("ip4-lookup".to_string(), March::X86_64V2)]
+        );
+        let e = parse("node {\n ip4-lookup { variant sse9 }\n}").unwrap_err();
+        assert!(
+            e.contains("line 2: unknown node variant `sse9`") && e.contains("x86_64_v3"),
+            "{e}"
+        );
+        let e = parse("node { ip4-lookup { } }").unwrap_err();
+        assert!(e.contains("needs `variant <name>`"), "{e}");
+        let e = parse("node { ip4-lookup variant default }").unwrap_err();
+        assert!(
+            e.contains("expected `ip4-lookup { variant <name> }`"),
+            "{e}"
+        );
+
+        let mut g = engine::graph::Graph::new(1024);
+        let bad = NodeSection {
+            default: None,
+            nodes: vec![("no-such-node".into(), March::Default)],
+        };
+        assert!(bad
+            .apply(&mut g)
+            .unwrap_err()
+            .contains("unknown node `no-such-node`"));
+        let none = NodeSection {
+            default: None,
+            nodes: vec![("error-drop".into(), March::Default)],
+        };
+        assert!(none
+            .apply(&mut g)
+            .unwrap_err()
+            .contains("doesn't have function variants"));
     }
 
     #[test]

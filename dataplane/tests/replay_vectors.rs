@@ -164,6 +164,7 @@ fn bursts_and_frame_by_frame_give_the_same_trace_and_bytes() {
             output_dir: Some(out.clone()),
             trace: 1000,
             vector,
+            variant: None,
         };
         let mut r = replay(&req).unwrap();
         assert_eq!(

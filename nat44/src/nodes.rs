@@ -164,6 +164,7 @@ pub struct Shared {
 pub fn registrations() -> Vec<NodeRegistration> {
     vec![
         NodeRegistration::new(names::IN2OUT, NodeKind::Internal)
+            .multiarch()
             .nexts(&[
                 "ip4-lookup",
                 "error-drop",
@@ -173,9 +174,11 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_SLOW, NodeKind::Internal)
+            .multiarch()
             .sibling_of(names::IN2OUT)
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_OUTPUT, NodeKind::Internal)
+            .multiarch()
             .nexts(&[
                 "interface-output",
                 "error-drop",
@@ -185,9 +188,11 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_OUTPUT_SLOW, NodeKind::Internal)
+            .multiarch()
             .sibling_of(names::IN2OUT_OUTPUT)
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::OUT2IN, NodeKind::Internal)
+            .multiarch()
             .nexts(&[
                 "error-drop",
                 "ip4-lookup",
@@ -307,8 +312,9 @@ impl Out2In {
     }
 }
 
-impl Node for Out2In {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for Out2In {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [vpp::O2I_LOOKUP as u16; FRAME_SIZE];
         let cfg = self.sh.cfg.read();
         let mut db = self.sh.db.lock();
@@ -365,6 +371,12 @@ impl Node for Out2In {
         drop((cfg, db, fib));
         cx.count_error(o2i_err::GOOD, good);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for Out2In {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -883,8 +895,9 @@ impl In2Out {
     }
 }
 
-impl Node for In2Out {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for In2Out {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         let cfg = self.sh.cfg.read();
         let mut db = self.sh.db.lock();
@@ -976,6 +989,12 @@ impl Node for In2Out {
         drop((cfg, db, fib, features));
         cx.count_error(i2o_err::GOOD, good);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for In2Out {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

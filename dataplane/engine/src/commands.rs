@@ -48,6 +48,16 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("show vlib graph", "show vlib graph [<node>]", show_vlib_graph),
         ("show errors", "show errors", show_errors),
         ("show node counters", "show node counters", show_errors),
+        (
+            "show node",
+            "show node [index <n>] <node-name> [verbose]",
+            show_node,
+        ),
+        (
+            "set node function",
+            "set node function <node-name> <variant-name>",
+            set_node_function,
+        ),
         ("show logging", "show logging", show_logging),
         ("clear logging", "clear logging", clear_logging),
         ("clear node counters", "clear node counters", clear_errors),
@@ -313,6 +323,164 @@ fn show_vlib_graph(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     Ok(s)
+}
+
+/// `show node NAME`: type, state, index, the function variants (which one runs) and the next
+/// nodes, as VPP prints them; `verbose` adds the runtime counters. The next table has no
+/// per-next vector counts (they are not kept), so VPP's Vectors column is left out.
+fn show_node(dp: &mut Dataplane, a: &mut Args) -> R {
+    let g = &dp.graph;
+    let mut index = None;
+    let mut verbose = false;
+    while let Some(w) = a.peek().map(str::to_string) {
+        if a.keyword("index") {
+            index = Some(a.u32()?);
+        } else if a.keyword("verbose") {
+            verbose = true;
+        } else if index.is_none() {
+            match g.node_index(&w).filter(|&i| !g.is_placeholder(i)) {
+                Some(i) => index = Some(i),
+                None => return Err(err(format!("unknown node name: '{w}'"))),
+            }
+            a.next_word();
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let i = match index {
+        Some(i) if (i as usize) < g.n_nodes() && !g.is_placeholder(i) => i,
+        _ => return Err(err("please specify valid node")),
+    };
+    let kind = match g.node_kind(i) {
+        NodeKind::Input => "input",
+        NodeKind::Internal | NodeKind::Output => "internal",
+    };
+    let state = match (g.node_kind(i), g.node_state(i)) {
+        (NodeKind::Input, NodeState::Polling) => "polling",
+        (NodeKind::Input, NodeState::Disabled) => "disabled",
+        _ => "active",
+    };
+    let mut s = format!(
+        "node {}, type {kind}, state {state}, index {i}\n",
+        g.node_name(i)
+    );
+    s.push_str("  node function variants:");
+    match g.node_variant(i) {
+        None => s.push_str("\n    default only"),
+        Some(active) => {
+            let _ = write!(
+                s,
+                "\n    {:<15}  {}  {:>6}  Description",
+                "Name",
+                center("Priority", 8),
+                "Active"
+            );
+            for m in crate::march::March::ALL {
+                let _ = write!(
+                    s,
+                    "\n    {:<15}  {:>8}  {}  {}",
+                    m.name(),
+                    m.priority(),
+                    center(if m == active { "yes" } else { "" }, 6),
+                    m.description()
+                );
+            }
+        }
+    }
+    s.push_str("\n\n  next nodes:");
+    let nexts = g.nexts(i);
+    if nexts.is_empty() {
+        s.push_str("\n    none");
+    } else {
+        let _ = write!(
+            s,
+            "\n    {:>10}  {:>10}  {}",
+            "next-index",
+            "node-index",
+            center("Node", 30)
+        );
+        for (k, &t) in nexts.iter().enumerate() {
+            let _ = write!(
+                s,
+                "\n    {}  {}  {}",
+                center(&k.to_string(), 10),
+                center(&t.to_string(), 10),
+                center(g.node_name(t), 30)
+            );
+        }
+    }
+    if g.node_kind(i) != NodeKind::Input {
+        s.push_str("\n\n  known previous nodes:");
+        let prev: Vec<u32> = g
+            .node_indices()
+            .filter(|&p| !g.is_placeholder(p) && g.nexts(p).contains(&i))
+            .collect();
+        if prev.is_empty() {
+            s.push_str("\n    none");
+        }
+        for (j, &p) in prev.iter().enumerate() {
+            if j % 3 == 0 {
+                s.push_str("\n    ");
+            }
+            let _ = write!(s, "{:<35}", format!("{} ({p})", g.node_name(p)));
+        }
+    }
+    s.push('\n');
+    if verbose {
+        let st = g.node_stats(i);
+        let _ = write!(
+            s,
+            "\n{:>8} {} {} {} {} {}\n",
+            "Thread",
+            center("Calls", 12),
+            center("Clocks", 12),
+            center("Vectors", 12),
+            center("Max Clock", 12),
+            center("Max Vectors", 12)
+        );
+        let _ = writeln!(
+            s,
+            "{} {} {} {} {} {}",
+            center("0", 8),
+            center(&st.calls.to_string(), 12),
+            center(&st.clocks.to_string(), 12),
+            center(&st.vectors.to_string(), 12),
+            center("0", 12),
+            center("0", 12)
+        );
+    }
+    Ok(s)
+}
+
+/// `set node function NODE VARIANT`: run another compiled variant of a node.
+fn set_node_function(dp: &mut Dataplane, a: &mut Args) -> R {
+    let Some(name) = a.next_word() else {
+        return Err(err("please specify valid node name"));
+    };
+    let Some(i) = dp
+        .graph
+        .node_index(&name)
+        .filter(|&i| !dp.graph.is_placeholder(i))
+    else {
+        return Err(err(format!(
+            "please specify valid node name (got `{name}`)"
+        )));
+    };
+    let Some(v) = a.next_word() else {
+        return Err(err(format!(
+            "please specify node function variant: one of {}",
+            crate::march::March::names()
+        )));
+    };
+    let Some(m) = crate::march::March::parse(&v) else {
+        return Err(err(format!(
+            "unknown node function variant `{v}`; expected one of {}",
+            crate::march::March::names()
+        )));
+    };
+    a.expect_end()?;
+    dp.graph.set_node_variant(i, m).map_err(err)?;
+    Ok(String::new())
 }
 
 fn clear_runtime(dp: &mut Dataplane, a: &mut Args) -> R {

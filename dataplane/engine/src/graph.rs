@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::buffer::{BufferIndex, BufferPool, DEFAULT_BUFFERS};
 use crate::clock::{cpu_clocks, Clock};
 use crate::interface::IfCounters;
+use crate::march::March;
 use crate::trace::{TraceMain, TraceRecord};
 
 /// Maximum number of buffers handed to a node in one call (VPP's `VLIB_FRAME_SIZE`).
@@ -58,6 +59,9 @@ pub struct NodeRegistration {
     pub errors: Vec<String>,
     /// Share the next-slot table of this node (VPP's `sibling_of`).
     pub sibling_of: Option<String>,
+    /// The node's `process` runs [`march::dispatch`](crate::march::dispatch): one compiled
+    /// variant per CPU level, selected by the graph.
+    pub multiarch: bool,
 }
 
 impl NodeRegistration {
@@ -69,6 +73,7 @@ impl NodeRegistration {
             next_nodes: Vec::new(),
             errors: Vec::new(),
             sibling_of: None,
+            multiarch: false,
         }
     }
 
@@ -87,6 +92,12 @@ impl NodeRegistration {
     /// Share the next table of another node.
     pub fn sibling_of(mut self, name: &str) -> Self {
         self.sibling_of = Some(name.to_string());
+        self
+    }
+
+    /// The node function has a variant per CPU level ([`crate::march`]).
+    pub fn multiarch(mut self) -> Self {
+        self.multiarch = true;
         self
     }
 }
@@ -138,6 +149,10 @@ struct NodeInfo {
     n_errors: u32,
     sibling_group: Option<u32>,
     placeholder: bool,
+    /// Has per-level variants.
+    multiarch: bool,
+    /// The variant that runs (Default for nodes without variants).
+    march: March,
 }
 
 /// Pending frames and the run queue.
@@ -219,6 +234,8 @@ pub struct NodeCx<'a> {
     input: &'a [BufferIndex],
     /// A whole-frame enqueue to this node, to be done by moving the frame (no copy).
     handoff: Option<NodeIndex>,
+    /// The function variant selected for this node.
+    march: March,
 }
 
 impl<'a> NodeCx<'a> {
@@ -226,6 +243,12 @@ impl<'a> NodeCx<'a> {
     #[inline]
     pub fn node_index(&self) -> NodeIndex {
         self.node
+    }
+
+    /// The function variant the graph selected for this node ([`crate::march::dispatch`]).
+    #[inline(always)]
+    pub fn march(&self) -> March {
+        self.march
     }
 
     /// Number of next slots.
@@ -414,6 +437,8 @@ pub struct Graph {
     n_sibling_groups: u32,
     last_clear: Instant,
     main_loops: u64,
+    /// Variant given to multiarch nodes when they register.
+    default_march: March,
 }
 
 /// The `error-drop` node: counts each buffer under its error and frees it.
@@ -495,6 +520,7 @@ impl Graph {
             n_sibling_groups: 0,
             last_clear: Instant::now(),
             main_loops: 0,
+            default_march: March::best(),
         };
         let drop = g.register(
             NodeRegistration::new("error-drop", NodeKind::Internal)
@@ -523,6 +549,8 @@ impl Graph {
                     n_errors: 0,
                     sibling_group: None,
                     placeholder: true,
+                    multiarch: false,
+                    march: March::Default,
                 });
                 self.states.push(NodeState::Polling);
                 self.stats.push(NodeStats::default());
@@ -545,6 +573,12 @@ impl Graph {
             info.placeholder = false;
             info.error_base = error_base;
             info.n_errors = reg.errors.len() as u32;
+            info.multiarch = reg.multiarch;
+            info.march = if reg.multiarch {
+                self.default_march
+            } else {
+                March::Default
+            };
         }
         if reg.kind == NodeKind::Input {
             self.input_nodes.push(index);
@@ -675,6 +709,55 @@ impl Graph {
     /// Kind of a node.
     pub fn node_kind(&self, index: NodeIndex) -> NodeKind {
         self.info[index as usize].kind
+    }
+
+    /// The function variant a node runs: None if it has only the default (no variants).
+    pub fn node_variant(&self, index: NodeIndex) -> Option<March> {
+        let info = self.info.get(index as usize)?;
+        info.multiarch.then_some(info.march)
+    }
+
+    /// Run variant `m` of a node (`set node function`); refused for a node without variants
+    /// and for a variant this CPU cannot run.
+    pub fn set_node_variant(&mut self, index: NodeIndex, m: March) -> Result<(), String> {
+        let Some(info) = self.info.get_mut(index as usize) else {
+            return Err(format!("no node with index {index}"));
+        };
+        if !info.multiarch {
+            return Err(format!(
+                "node `{}` doesn't have function variants",
+                info.name
+            ));
+        }
+        if !m.supported() {
+            return Err(format!(
+                "node function variant '{}' is not supported by this CPU",
+                m.name()
+            ));
+        }
+        info.march = m;
+        Ok(())
+    }
+
+    /// Run variant `m` in every node that has variants, and in those registered later
+    /// (`node { default { variant V } }`); refused, changing nothing, if the CPU cannot run it.
+    pub fn set_default_variant(&mut self, m: March) -> Result<(), String> {
+        if !m.supported() {
+            return Err(format!(
+                "node function variant '{}' is not supported by this CPU",
+                m.name()
+            ));
+        }
+        self.default_march = m;
+        for info in self.info.iter_mut().filter(|i| i.multiarch) {
+            info.march = m;
+        }
+        Ok(())
+    }
+
+    /// The variant multiarch nodes get when they register.
+    pub fn default_variant(&self) -> March {
+        self.default_march
     }
 
     /// Number of nodes.
@@ -815,6 +898,7 @@ impl Graph {
                 state: &mut self.states[i],
                 input: &[],
                 handoff: None,
+                march: self.info[i].march,
             };
             let got = self.nodes[i].poll(&mut cx);
             let t1 = cpu_clocks();
@@ -883,6 +967,7 @@ impl Graph {
             state: &mut self.states[i],
             input: if may_hand_off { chunk } else { &[] },
             handoff: None,
+            march: self.info[i].march,
         };
         self.nodes[i].process(&mut cx, chunk);
         let handoff = cx.handoff;

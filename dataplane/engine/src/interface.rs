@@ -386,8 +386,9 @@ pub const OUTPUT_NEXT_TX: u16 = 0;
 /// Slot of error-drop in `<if>-output`.
 pub const OUTPUT_NEXT_DROP: u16 = 1;
 
-impl Node for InterfaceOutput {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl crate::march::Kernel for InterfaceOutput {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let up = {
             let im = self.interfaces.read();
             match im.sw(self.sw_if_index) {
@@ -431,6 +432,12 @@ impl Node for InterfaceOutput {
             }
         }
     }
+}
+
+impl Node for InterfaceOutput {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        crate::march::dispatch(self, cx, frame)
+    }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::column(s);
@@ -463,8 +470,9 @@ pub struct InterfaceTx {
     pub queue: u32,
 }
 
-impl Node for InterfaceTx {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl crate::march::Kernel for InterfaceTx {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         if self.formatter.is_some() && cx.tracing() {
             for &bi in frame {
                 let m = *cx.vm.buffers.meta(bi);
@@ -505,6 +513,12 @@ impl Node for InterfaceTx {
             cx.vm.if_counters_mut(self.sw_if_index).tx_error += (frame.len() - sent) as u64;
         }
         cx.vm.buffers.free(frame);
+    }
+}
+
+impl Node for InterfaceTx {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        crate::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

@@ -26,6 +26,7 @@ pub mod interface;
 pub mod l2patch;
 pub mod log;
 pub mod loopback;
+pub mod march;
 pub mod mem;
 pub mod pcap;
 pub mod pg;
@@ -470,9 +471,10 @@ impl Dataplane {
                         (o, t)
                     }
                     None => {
-                        let t = self
-                            .graph
-                            .register(NodeRegistration::new(tx_name, NodeKind::Output), tx);
+                        let t = self.graph.register(
+                            NodeRegistration::new(tx_name, NodeKind::Output).multiarch(),
+                            tx,
+                        );
                         (self.register_output_node(&output_name, sw_if_index, t), t)
                     }
                 };
@@ -596,7 +598,9 @@ impl Dataplane {
         tx_node: NodeIndex,
     ) -> NodeIndex {
         let output_node = self.graph.register(
-            NodeRegistration::new(output_name, NodeKind::Output).errors(output_errors::STRINGS),
+            NodeRegistration::new(output_name, NodeKind::Output)
+                .multiarch()
+                .errors(output_errors::STRINGS),
             Box::new(InterfaceOutput {
                 sw_if_index,
                 interfaces: self.interfaces.clone(),

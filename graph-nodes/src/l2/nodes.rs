@@ -28,6 +28,7 @@ const ETH_ARP: u16 = 0x0806;
 pub fn registrations() -> Vec<NodeRegistration> {
     vec![
         NodeRegistration::new("l2-input", NodeKind::Internal)
+            .multiarch()
             .nexts(&["l2-learn", "l2-fwd", "error-drop"])
             .errors(input_errors::STRINGS),
         NodeRegistration::new("l2-input-classify", NodeKind::Internal)
@@ -40,9 +41,11 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(classify_errors::STRINGS),
         NodeRegistration::new("l2-learn", NodeKind::Internal)
+            .multiarch()
             .nexts(&["l2-fwd", "error-drop"])
             .errors(learn_errors::STRINGS),
         NodeRegistration::new("l2-fwd", NodeKind::Internal)
+            .multiarch()
             .nexts(&[
                 "l2-output",
                 "l2-flood",
@@ -62,6 +65,7 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(flood_errors::STRINGS),
         NodeRegistration::new("l2-output", NodeKind::Internal)
+            .multiarch()
             .nexts(&["error-drop"])
             .errors(output_errors::STRINGS),
         NodeRegistration::new("l2-output-classify", NodeKind::Internal)
@@ -383,8 +387,9 @@ fn is_vlan(t: [u8; 2]) -> bool {
     matches!(u16::from_be_bytes(t), 0x8100 | 0x88a8 | 0x9100)
 }
 
-impl Node for L2Input {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for L2Input {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [L2INPUT_NEXT_DROP; FRAME_SIZE];
         let tracing = cx.tracing();
@@ -427,6 +432,12 @@ impl Node for L2Input {
         }
         cx.count_error(input_errors::L2INPUT, frame.len() as u64);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for L2Input {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -563,8 +574,9 @@ pub struct L2Learn {
 /// Slot of error-drop in `l2-learn`.
 const L2LEARN_NEXT_DROP: u16 = 1;
 
-impl Node for L2Learn {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for L2Learn {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         let ebase = cx.error_index(0);
         let tracing = cx.tracing();
@@ -664,6 +676,12 @@ impl Node for L2Learn {
             cx.count_error(code, counts[code as usize]);
         }
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for L2Learn {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -799,8 +817,9 @@ impl L2Fwd {
     }
 }
 
-impl Node for L2Fwd {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for L2Fwd {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [fwd_next::DROP; FRAME_SIZE];
         let tracing = cx.tracing();
@@ -872,6 +891,12 @@ impl Node for L2Fwd {
         cx.count_error(fwd_errors::L2FWD, frame.len() as u64);
         cx.count_error(fwd_errors::HIT, hits);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for L2Fwd {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -1015,8 +1040,9 @@ pub struct L2Output {
     pub feat: FeatNext,
 }
 
-impl Node for L2Output {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for L2Output {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [0u16; FRAME_SIZE];
         let ebase = cx.error_index(0);
@@ -1061,6 +1087,12 @@ impl Node for L2Output {
         let _ = shg_drops;
         cx.count_error(output_errors::L2OUTPUT, frame.len() as u64);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for L2Output {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

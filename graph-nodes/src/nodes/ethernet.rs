@@ -60,12 +60,14 @@ pub struct EthernetInput {
 /// Registration.
 pub fn registration() -> NodeRegistration {
     NodeRegistration::new("ethernet-input", NodeKind::Internal)
+        .multiarch()
         .nexts(next::NAMES)
         .errors(errors::STRINGS)
 }
 
-impl Node for EthernetInput {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for EthernetInput {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [next::DROP; FRAME_SIZE];
         let mut cached_sw = u32::MAX;
         let mut cached_mac = 0u64;
@@ -118,6 +120,12 @@ impl Node for EthernetInput {
             }
         }
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for EthernetInput {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

@@ -22,12 +22,15 @@ use crate::wire::checksum;
 pub fn registrations() -> Vec<NodeRegistration> {
     vec![
         NodeRegistration::new("ip4-lookup", NodeKind::Internal)
+            .multiarch()
             .nexts(lookup_next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-load-balance", NodeKind::Internal)
+            .multiarch()
             .sibling_of("ip4-lookup")
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-rewrite", NodeKind::Internal)
+            .multiarch()
             .nexts(rewrite_next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-drop", NodeKind::Internal)
@@ -91,8 +94,9 @@ pub struct Ip4Lookup {
     pub h: Ip4Handle,
 }
 
-impl Node for Ip4Lookup {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for Ip4Lookup {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [lookup_next::DROP; FRAME_SIZE];
         let fib = self.h.fib.read();
         let ebase = cx.error_index(0);
@@ -144,6 +148,12 @@ impl Node for Ip4Lookup {
         drop(fib);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
+}
+
+impl Node for Ip4Lookup {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
+    }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         format_lookup(rec, s);
@@ -156,8 +166,9 @@ pub struct Ip4LoadBalance {
     pub h: Ip4Handle,
 }
 
-impl Node for Ip4LoadBalance {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for Ip4LoadBalance {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [lookup_next::DROP; FRAME_SIZE];
         let fib = self.h.fib.read();
         let ebase = cx.error_index(0);
@@ -199,6 +210,12 @@ impl Node for Ip4LoadBalance {
         drop(fib);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
+}
+
+impl Node for Ip4LoadBalance {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
+    }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         format_lookup(rec, s);
@@ -211,8 +228,9 @@ pub struct Ip4Rewrite {
     pub h: Ip4Handle,
 }
 
-impl Node for Ip4Rewrite {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for Ip4Rewrite {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [rewrite_next::DROP; FRAME_SIZE];
         let node = cx.node_index();
         let ebase = cx.error_index(0);
@@ -307,6 +325,12 @@ impl Node for Ip4Rewrite {
         cx.count_error(errors::TIME_EXPIRED, expired);
         cx.count_error(errors::MTU_EXCEEDED, too_big);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for Ip4Rewrite {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

@@ -124,9 +124,11 @@ pub struct Ip4Input {
 pub fn registrations() -> [NodeRegistration; 2] {
     [
         NodeRegistration::new("ip4-input", NodeKind::Internal)
+            .multiarch()
             .nexts(next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-input-no-checksum", NodeKind::Internal)
+            .multiarch()
             .sibling_of("ip4-input")
             .errors(errors::STRINGS),
     ]
@@ -195,8 +197,9 @@ fn slow_check(h: &[u8; 20], len: usize, verify_checksum: bool) -> u32 {
     err
 }
 
-impl Node for Ip4Input {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for Ip4Input {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [next::LOOKUP; FRAME_SIZE];
         let node = cx.node_index();
         let ebase = cx.error_index(0);
@@ -249,6 +252,12 @@ impl Node for Ip4Input {
         drop(features);
         cx.count_error(errors::TIME_EXPIRED, expired);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for Ip4Input {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

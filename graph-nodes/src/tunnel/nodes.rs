@@ -17,9 +17,11 @@ use crate::wire::{geneve, ipv4, vxlan};
 pub fn registrations(kind: Kind) -> [NodeRegistration; 2] {
     [
         NodeRegistration::new(kind.encap_node(), NodeKind::Internal)
+            .multiarch()
             .nexts(encap_next::NAMES)
             .errors(encap_errors::STRINGS),
         NodeRegistration::new(kind.input_node(), NodeKind::Internal)
+            .multiarch()
             .nexts(decap_next::NAMES)
             .errors(match kind {
                 Kind::Vxlan => decap_errors::VXLAN_STRINGS,
@@ -182,8 +184,9 @@ impl TunnelEncap {
     }
 }
 
-impl Node for TunnelEncap {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for TunnelEncap {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [encap_next::DROP; FRAME_SIZE];
         let ebase = cx.error_index(0);
@@ -283,6 +286,12 @@ impl Node for TunnelEncap {
         cx.count_error(encap_errors::ENCAPSULATED, n_ok);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
+}
+
+impl Node for TunnelEncap {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
+    }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!(
@@ -345,8 +354,9 @@ fn parse_header(kind: Kind, d: &[u8]) -> Result<(usize, u32, u16), (u32, u32)> {
     }
 }
 
-impl Node for TunnelInput {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+impl engine::march::Kernel for TunnelInput {
+    #[inline(always)]
+    fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         use decap_errors as e;
         let c = self.cfg.load();
         let mut nexts = [decap_next::DROP; FRAME_SIZE];
@@ -482,6 +492,12 @@ impl Node for TunnelInput {
         flush_rx(cx, rx);
         cx.count_error(e::DECAPSULATED, n_ok);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl Node for TunnelInput {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        engine::march::dispatch(self, cx, frame)
     }
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
