@@ -49,9 +49,10 @@ fn run(dir: &Path, m: March, out: &Path) -> (Vec<String>, Vec<(String, Vec<u8>)>
         let r = replay(&req).unwrap();
         assert_eq!(r.outcome.buffers_in_use, 0, "{}: leak", dir.display());
         assert_eq!(
-            r.app.dp.graph.node_variant(
-                r.app.dp.graph.node_index("ethernet-input").unwrap()
-            ),
+            r.app
+                .dp
+                .graph
+                .node_variant(r.app.dp.graph.node_index("ethernet-input").unwrap()),
             Some(m)
         );
         vec![r.trace]
@@ -118,7 +119,8 @@ fn show_node_names_the_running_variant() {
     assert!(s.contains("ip4-input"), "{s}");
     assert!(s.contains("\n  known previous nodes:\n"), "{s}");
 
-    app.exec("set node function ethernet-input default").unwrap();
+    app.exec("set node function ethernet-input default")
+        .unwrap();
     let s = app.exec("show node ethernet-input").unwrap();
     let active: Vec<&str> = s.lines().filter(|l| l.contains(" yes ")).collect();
     assert!(active[0].trim_start().starts_with("default "), "{s}");
@@ -131,7 +133,10 @@ fn show_node_names_the_running_variant() {
 
     // A node without variants, in VPP's words.
     let s = app.exec("show node error-drop").unwrap();
-    assert!(s.contains("  node function variants:\n    default only\n"), "{s}");
+    assert!(
+        s.contains("  node function variants:\n    default only\n"),
+        "{s}"
+    );
     let e = app
         .exec("set node function error-drop default")
         .unwrap_err()
@@ -168,5 +173,8 @@ fn show_node_names_the_running_variant() {
         }
     }
     let s = app.exec("show node verbose ip4-lookup").unwrap();
-    assert!(s.contains("  Thread     Calls") || s.contains("Thread"), "{s}");
+    assert!(
+        s.contains("  Thread     Calls") || s.contains("Thread"),
+        "{s}"
+    );
 }

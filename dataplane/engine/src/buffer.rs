@@ -385,6 +385,56 @@ pub struct BufferPool {
     double_frees: u64,
 }
 
+/// The pool's metadata and packet memory, borrowed for the length of one frame loop: the loop
+/// reads the metadata slice and the data base once instead of through the pool for every packet
+/// (they cannot move while borrowed). Same accessors and guarantees as [`BufferPool`]'s.
+pub struct FrameBuffers<'a> {
+    meta: &'a mut [BufferMeta],
+    base: *mut u8,
+    _data: std::marker::PhantomData<&'a mut DataArea>,
+}
+
+impl FrameBuffers<'_> {
+    /// Metadata and mutable packet bytes at once.
+    #[inline(always)]
+    pub fn meta_and_data_mut(&mut self, bi: BufferIndex) -> (&mut BufferMeta, &mut [u8]) {
+        let m = &mut self.meta[bi as usize];
+        let (start, len) = BufferPool::span(bi, m);
+        // SAFETY: bi < meta.len() (checked by the index above) and the data area holds
+        // meta.len() slots from base, so buffer bi's slot is inside it; the metadata invariant
+        // keeps [start, start+len) inside that slot. The view borrows the pool mutably, so this
+        // is the only access to the bytes.
+        let d = unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) };
+        (m, d)
+    }
+
+    /// Mutable metadata of a buffer.
+    #[inline(always)]
+    pub fn meta_mut(&mut self, bi: BufferIndex) -> &mut BufferMeta {
+        &mut self.meta[bi as usize]
+    }
+
+    /// As [`BufferPool::meta_and_data_with_headroom_mut`].
+    #[inline(always)]
+    pub fn meta_and_data_with_headroom_mut(
+        &mut self,
+        bi: BufferIndex,
+        n: u16,
+    ) -> Option<(&mut BufferMeta, &mut [u8])> {
+        let m = &mut self.meta[bi as usize];
+        if (m.current_data as i32) - (n as i32) < -(BUFFER_PRE_DATA_SIZE as i32) {
+            return None;
+        }
+        let (start, len) = BufferPool::span(bi, m);
+        // SAFETY: as in `meta_and_data_mut`, and the check above keeps start - n inside buffer
+        // bi's slot (its headroom included).
+        let d = unsafe {
+            std::slice::from_raw_parts_mut(self.base.add(start - n as usize), len + n as usize)
+        };
+        Some((m, d))
+    }
+}
+
 impl BufferPool {
     /// A pool of `n` buffers.
     pub fn new(n: u32) -> Self {
@@ -574,6 +624,16 @@ impl BufferPool {
         // SAFETY: as in `data_mut`; metadata and packet bytes are separate allocations.
         let d = unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) };
         (m, d)
+    }
+
+    /// The metadata and packet memory borrowed once for a frame loop ([`FrameBuffers`]).
+    #[inline(always)]
+    pub fn frame_view(&mut self) -> FrameBuffers<'_> {
+        FrameBuffers {
+            meta: &mut self.meta,
+            base: self.base,
+            _data: std::marker::PhantomData,
+        }
     }
 
     /// Metadata and the packet bytes starting `n` bytes before the current header (inside the

@@ -2,7 +2,7 @@
 //! types, VLAN-tagged frames (no sub-interfaces yet), runts and unicast frames for another MAC are
 //! counted and dropped.
 
-use engine::buffer::{flags, BufferIndex};
+use engine::buffer::{flags, BufferIndex, RX};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
 use engine::interface::SharedInterfaces;
 use engine::trace::TraceRecord;
@@ -68,35 +68,54 @@ pub fn registration() -> NodeRegistration {
 impl engine::march::Kernel for EthernetInput {
     #[inline(always)]
     fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        let Some(&first) = frame.first() else {
+            return;
+        };
         let mut nexts = [next::DROP; FRAME_SIZE];
-        let mut cached_sw = u32::MAX;
-        let mut cached_mac = 0u64;
-        let mut cached_up = false;
-        let mut cached_l2 = false;
-        let mut traced = [0u8; 32];
-        let tracing = cx.tracing();
         let ebase = cx.error_index(0);
-        for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
-            let rx = m.sw_if_index[0];
+        let mut bufs = cx.vm.buffers.frame_view();
+        // A device's frame has one receive interface: its MAC and mode are looked up once.
+        let rx0 = bufs.meta_mut(first).sw_if_index[RX];
+        let (ours, up, l2) = self.rx_state(rx0);
+        // Fast loop: IPv4 to our MAC (or a group address) on an up L3 interface, the frame's
+        // common case, with nothing else to decide per packet. The first packet that is not
+        // (another interface, another ethertype, a runt) hands the rest of the frame to the
+        // general loop.
+        let mut done = 0;
+        if up && !l2 {
+            for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
+                let (m, d) = bufs.meta_and_data_mut(bi);
+                let Some(h) = d.first_chunk::<14>() else {
+                    break;
+                };
+                let dst = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], 0, 0]);
+                let for_us = dst == ours || h[0] & 1 != 0;
+                if !(for_us && h[12] == 0x08 && h[13] == 0x00 && m.sw_if_index[RX] == rx0) {
+                    break;
+                }
+                let cur = m.current_data();
+                m.l2_hdr_offset = cur;
+                m.l3_hdr_offset = cur + 14;
+                m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
+                // Cannot fail: the frame holds the 14 header bytes.
+                m.strip(14);
+                *slot_out = next::IP4_INPUT;
+                done += 1;
+            }
+        }
+        // General loop: every case, the receive interface looked up again when it changes.
+        let (mut cached_sw, mut ours, mut up, mut l2) = (rx0, ours, up, l2);
+        for (slot_out, &bi) in nexts[done..].iter_mut().zip(&frame[done..]) {
+            let (m, d) = bufs.meta_and_data_mut(bi);
+            let rx = m.sw_if_index[RX];
             if rx != cached_sw {
-                let im = self.interfaces.read();
-                cached_mac = mac_key(&im.mac(rx));
-                cached_up = im.sw(rx).is_some_and(|s| s.admin_up && !s.deleted);
-                cached_l2 = im.sw(rx).is_some_and(|s| s.l2_mode);
+                (ours, up, l2) = self.rx_state(rx);
                 cached_sw = rx;
             }
-            let traced_len = if tracing && m.is_traced() {
-                let c = d.len().min(32);
-                traced[..c].copy_from_slice(&d[..c]);
-                c
+            let (err, nx, hdr) = if l2 {
+                classify_l2(d, up)
             } else {
-                usize::MAX
-            };
-            let (err, nx, hdr) = if cached_l2 {
-                classify_l2(d, cached_up)
-            } else {
-                classify(d, cached_mac, cached_up)
+                classify(d, ours, up)
             };
             if err != errors::NONE {
                 m.error = ebase + err;
@@ -113,13 +132,50 @@ impl engine::march::Kernel for EthernetInput {
                 m.strip(hdr as u16);
             }
             *slot_out = nx;
-            if traced_len != usize::MAX {
-                if let Some(r) = cx.trace(bi) {
-                    trace_bytes(r, &traced[..traced_len], traced_len);
-                }
-            }
+        }
+        if cx.tracing() {
+            self.trace_frame(cx, frame, &nexts);
         }
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+impl EthernetInput {
+    /// (MAC key, admin up, L2 mode) of a receive interface.
+    #[inline(never)]
+    fn rx_state(&self, rx: u32) -> (u64, bool, bool) {
+        let im = self.interfaces.read();
+        let sw = im.sw(rx);
+        (
+            mac_key(&im.mac(rx)),
+            sw.is_some_and(|s| s.admin_up && !s.deleted),
+            sw.is_some_and(|s| s.l2_mode),
+        )
+    }
+
+    /// Trace the frame's traced buffers: the first 32 bytes of the frame as received (the
+    /// Ethernet header is still in front of a stripped packet).
+    #[cold]
+    fn trace_frame(&self, cx: &mut NodeCx<'_>, frame: &[BufferIndex], nexts: &[u16]) {
+        let mut bytes = [0u8; 32];
+        for (&bi, &nx) in frame.iter().zip(nexts) {
+            if !cx.vm.buffers.meta(bi).is_traced() {
+                continue;
+            }
+            let stripped = if nx == next::IP4_INPUT || nx == next::ARP_INPUT {
+                14
+            } else {
+                0
+            };
+            let Some((_, d)) = cx.vm.buffers.meta_and_data_with_headroom_mut(bi, stripped) else {
+                continue;
+            };
+            let c = d.len().min(32);
+            bytes[..c].copy_from_slice(&d[..c]);
+            if let Some(r) = cx.trace(bi) {
+                trace_bytes(r, &bytes[..c], c);
+            }
+        }
     }
 }
 

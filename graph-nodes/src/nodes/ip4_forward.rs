@@ -238,29 +238,33 @@ impl engine::march::Kernel for Ip4Rewrite {
         let im = self.h.interfaces.read();
         let features = self.h.features.read();
         let arc = self.h.arcs.ip4_output;
-        let tracing = cx.tracing();
         let (mut expired, mut too_big) = (0, 0);
-        // Per transmit interface: (sw_if_index, mtu, has output features, rewrite slot).
-        let mut last = (u32::MAX, 0usize, false, 0u16);
+        // Per adjacency (a frame mostly goes to one or a few): its rewrite, interface, the
+        // interface's MTU, output features and next slot; looked up again only on a change.
+        let mut last_ai = u32::MAX;
+        let mut rw = Rewrite::default();
+        let mut bufs = cx.vm.buffers.frame_view();
         for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
             // One data access: the packet plus 14 bytes of headroom for the L2 rewrite.
-            let Some((m, d)) = cx.vm.buffers.meta_and_data_with_headroom_mut(bi, 14) else {
-                cx.set_error(bi, errors::NO_HEADROOM);
+            let Some((m, d)) = bufs.meta_and_data_with_headroom_mut(bi, 14) else {
+                bufs.meta_mut(bi).error = ebase + errors::NO_HEADROOM;
                 continue;
             };
             let ai = m.adj_index[TX];
-            let Some(adj) = fib.adj(ai) else {
-                m.error = ebase + errors::ADJACENCY_DROP;
-                continue;
-            };
-            let tx = adj.sw_if_index;
-            if tx != last.0 {
-                last = (
+            if ai != last_ai {
+                let Some(adj) = fib.adj(ai) else {
+                    m.error = ebase + errors::ADJACENCY_DROP;
+                    continue;
+                };
+                let tx = adj.sw_if_index;
+                rw = Rewrite {
+                    bytes: adj.rewrite,
                     tx,
-                    im.sw(tx).map_or(0, |s| s.mtu) as usize,
-                    features.has_features(arc, tx),
-                    fib.if_rewrite_next(tx),
-                );
+                    mtu: im.sw(tx).map_or(0, |s| s.mtu) as usize,
+                    features: features.has_features(arc, tx),
+                    next: fib.if_rewrite_next(tx),
+                };
+                last_ai = ai;
             }
             let Some(frame34) = d.first_chunk_mut::<34>() else {
                 m.error = ebase + errors::TOO_SHORT;
@@ -269,12 +273,12 @@ impl engine::march::Kernel for Ip4Rewrite {
             let (l2, ip) = frame34.split_at_mut(14);
             if m.flags & flags::LOCALLY_ORIGINATED == 0 {
                 let ttl = ip[8];
-                let csum = u16::from_be_bytes([ip[10], ip[11]]);
-                let c = checksum::ttl_decrement(csum).to_be_bytes();
-                ip[10] = c[0];
-                ip[11] = c[1];
-                ip[8] = ttl.wrapping_sub(1);
                 if ttl <= 1 {
+                    // The header keeps TTL 0 and its checksum, as VPP's (the ICMP error
+                    // quotes it).
+                    let c = checksum::ttl_decrement(u16::from_be_bytes([ip[10], ip[11]]));
+                    ip[10..12].copy_from_slice(&c.to_be_bytes());
+                    ip[8] = ttl.wrapping_sub(1);
                     m.error = ebase + errors::TIME_EXPIRED;
                     m.sw_if_index[TX] = INVALID_INDEX;
                     set_icmp_error(m, 11, 0, 0);
@@ -282,15 +286,18 @@ impl engine::march::Kernel for Ip4Rewrite {
                     expired += 1;
                     continue;
                 }
+                let c = checksum::ttl_decrement(u16::from_be_bytes([ip[10], ip[11]]));
+                ip[10..12].copy_from_slice(&c.to_be_bytes());
+                ip[8] = ttl - 1;
             } else {
                 m.flags &= !flags::LOCALLY_ORIGINATED;
             }
             let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
-            if total > last.1 {
+            if total > rw.mtu {
                 if ip[6] & 0x40 != 0 {
                     m.error = ebase + errors::MTU_EXCEEDED;
                     m.sw_if_index[TX] = INVALID_INDEX;
-                    set_icmp_error(m, 3, 4, last.1 as u32);
+                    set_icmp_error(m, 3, 4, rw.mtu as u32);
                     *slot_out = rewrite_next::ICMP_ERROR;
                     too_big += 1;
                 } else {
@@ -298,33 +305,59 @@ impl engine::march::Kernel for Ip4Rewrite {
                 }
                 continue;
             }
-            l2.copy_from_slice(&adj.rewrite);
+            l2.copy_from_slice(&rw.bytes);
+            // Cannot fail: the headroom was checked above.
             m.push(14);
-            m.sw_if_index[TX] = tx;
-            m.l2_hdr_offset = m.current_data();
-            m.l3_hdr_offset = m.current_data() + 14;
+            m.sw_if_index[TX] = rw.tx;
+            let cur = m.current_data();
+            m.l2_hdr_offset = cur;
+            m.l3_hdr_offset = cur + 14;
             m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
-            *slot_out = match last.2 {
-                true => features.start(arc, node, tx, m).unwrap_or(last.3),
-                false => last.3,
+            *slot_out = match rw.features {
+                true => features.start(arc, node, rw.tx, m).unwrap_or(rw.next),
+                false => rw.next,
             };
-            if tracing && m.is_traced() {
-                let mut tmp = [0u8; 60];
-                let c = d.len().min(60);
-                tmp[..c].copy_from_slice(&d[..c]);
-                let hash = m.flow_hash;
-                if let Some(r) = cx.trace(bi) {
-                    r.u[0] = tx as u64;
-                    r.u[1] = ai as u64;
-                    r.u[2] = hash as u64;
-                    trace_bytes(r, &tmp[..c], 60);
-                }
-            }
         }
         drop((fib, im, features));
+        if cx.tracing() {
+            trace_rewrites(cx, frame, &nexts);
+        }
         cx.count_error(errors::TIME_EXPIRED, expired);
         cx.count_error(errors::MTU_EXCEEDED, too_big);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+/// What ip4-rewrite keeps of the adjacency it last used.
+#[derive(Default)]
+struct Rewrite {
+    bytes: [u8; 14],
+    tx: u32,
+    mtu: usize,
+    features: bool,
+    next: u16,
+}
+
+/// Trace the rewritten packets of a frame (those sent on, not dropped or turned into an ICMP
+/// error): interface, adjacency, flow hash and the first 60 bytes from the new L2 header.
+#[cold]
+fn trace_rewrites(cx: &mut NodeCx<'_>, frame: &[BufferIndex], nexts: &[u16]) {
+    for (&bi, &nx) in frame.iter().zip(nexts) {
+        let m = cx.vm.buffers.meta(bi);
+        if !m.is_traced() || nx == rewrite_next::DROP || nx == rewrite_next::ICMP_ERROR {
+            continue;
+        }
+        let (tx, ai, hash) = (m.sw_if_index[TX], m.adj_index[TX], m.flow_hash);
+        let mut tmp = [0u8; 60];
+        let d = cx.vm.buffers.data(bi);
+        let c = d.len().min(60);
+        tmp[..c].copy_from_slice(&d[..c]);
+        if let Some(r) = cx.trace(bi) {
+            r.u[0] = tx as u64;
+            r.u[1] = ai as u64;
+            r.u[2] = hash as u64;
+            trace_bytes(r, &tmp[..c], 60);
+        }
     }
 }
 
