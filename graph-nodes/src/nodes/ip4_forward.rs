@@ -100,11 +100,12 @@ impl engine::march::Kernel for Ip4Lookup {
         let mut nexts = [lookup_next::DROP; FRAME_SIZE];
         let fib = self.h.fib.read();
         let ebase = cx.error_index(0);
-        let tracing = cx.tracing();
-        let mut tmp = [0u8; 60];
         let (mut last_key, mut last_lb) = ((0u32, u32::MAX), 0u32);
+        // The receive interface's table, looked up again only when the interface changes.
+        let (mut last_rx, mut rx_table) = (INVALID_INDEX, 0u32);
+        let mut bufs = cx.vm.buffers.frame_view();
         for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let (m, d) = bufs.meta_and_data_mut(bi);
             let Some(h) = d.first_chunk::<20>() else {
                 m.error = ebase + errors::TOO_SHORT;
                 *slot_out = lookup_next::DROP;
@@ -113,7 +114,12 @@ impl engine::march::Kernel for Ip4Lookup {
             let table = if m.sw_if_index[TX] != INVALID_INDEX {
                 m.sw_if_index[TX]
             } else {
-                fib.interface_fib(m.sw_if_index[RX])
+                let rx = m.sw_if_index[RX];
+                if rx != last_rx {
+                    last_rx = rx;
+                    rx_table = fib.interface_fib(rx);
+                }
+                rx_table
             };
             let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
             // Runs of packets to one destination (a service VIP, a busy flow) skip the mtrie.
@@ -137,16 +143,32 @@ impl engine::march::Kernel for Ip4Lookup {
                 }
                 m.error = ebase + errors::ADJACENCY_DROP;
             }
-            if tracing && m.is_traced() {
-                let c = d.len().min(60);
-                tmp[..c].copy_from_slice(&d[..c]);
-                if let Some(r) = cx.trace(bi) {
-                    record_lookup(r, table, dpo.index, hash, &tmp[..c]);
-                }
-            }
         }
         drop(fib);
+        if cx.tracing() {
+            trace_lookups(cx, frame);
+        }
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+/// Trace a frame's looked-up packets (not the runts): table, DPO and flow hash as the lookup
+/// left them in the metadata, and 60 bytes of the header.
+#[cold]
+fn trace_lookups(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+    let mut tmp = [0u8; 60];
+    for &bi in frame {
+        let m = cx.vm.buffers.meta(bi);
+        if !m.is_traced() || m.current_length() < 20 {
+            continue;
+        }
+        let (table, dpo, hash) = (m.fib_index, m.adj_index[TX], m.flow_hash);
+        let d = cx.vm.buffers.data(bi);
+        let c = d.len().min(60);
+        tmp[..c].copy_from_slice(&d[..c]);
+        if let Some(r) = cx.trace(bi) {
+            record_lookup(r, table, dpo, hash, &tmp[..c]);
+        }
     }
 }
 

@@ -140,9 +140,17 @@ pub fn registrations() -> [NodeRegistration; 2] {
 /// as native 32-bit words without byte swapping.
 #[inline(always)]
 pub fn header_checksum_ok(h: &[u8; 20]) -> bool {
-    let w = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) as u64;
-    let mut sum = w(0) + w(4) + w(8) + w(12) + w(16);
-    sum = (sum & 0xffff_ffff) + (sum >> 32);
+    // Two 64-bit words and one 32-bit word, added with end-around carry (a one's-complement
+    // sum in any word width folds to the same 16-bit sum).
+    let a = u64::from_ne_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
+    let b = u64::from_ne_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
+    let c = u32::from_ne_bytes([h[16], h[17], h[18], h[19]]) as u64;
+    let (s, o1) = a.overflowing_add(b);
+    let (s, o2) = s.overflowing_add(c);
+    // At most 2 carries; s + 2 cannot wrap unless s > 2^64 - 3, caught by the second add.
+    let (s, o3) = s.overflowing_add(o1 as u64 + o2 as u64);
+    let s = s + o3 as u64;
+    let mut sum = (s & 0xffff_ffff) + (s >> 32);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
@@ -204,20 +212,14 @@ impl engine::march::Kernel for Ip4Input {
         let node = cx.node_index();
         let ebase = cx.error_index(0);
         let features = self.features.read();
-        let tracing = cx.tracing();
+        let verify = self.verify_checksum;
         let mut expired = 0;
         // The last receive interface and whether it has ip4-unicast features.
         let (mut last_rx, mut last_has) = (u32::MAX, false);
-        let mut tmp = [0u8; 64];
+        let mut bufs = cx.vm.buffers.frame_view();
         for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
-            let traced = tracing && m.is_traced();
-            let mut traced_len = 0;
-            if traced {
-                traced_len = d.len().min(64);
-                tmp[..traced_len].copy_from_slice(&d[..traced_len]);
-            }
-            let err = check(d, self.verify_checksum);
+            let (m, d) = bufs.meta_and_data_mut(bi);
+            let err = check(d, verify);
             if err == errors::NONE {
                 m.flags |= flags::IP4_CHECKSUM_OK;
                 let rx = m.sw_if_index[0];
@@ -243,15 +245,31 @@ impl engine::march::Kernel for Ip4Input {
                     *slot_out = next::DROP;
                 }
             }
-            if traced {
-                if let Some(r) = cx.trace(bi) {
-                    trace_bytes(r, &tmp[..traced_len], 64);
-                }
-            }
         }
         drop(features);
+        if cx.tracing() {
+            trace_headers(cx, frame);
+        }
         cx.count_error(errors::TIME_EXPIRED, expired);
         cx.enqueue(frame, &nexts[..frame.len()]);
+    }
+}
+
+/// Trace the frame's traced packets: 64 bytes from the IPv4 header (which the node does not
+/// change).
+#[cold]
+fn trace_headers(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+    let mut tmp = [0u8; 64];
+    for &bi in frame {
+        if !cx.vm.buffers.meta(bi).is_traced() {
+            continue;
+        }
+        let d = cx.vm.buffers.data(bi);
+        let c = d.len().min(64);
+        tmp[..c].copy_from_slice(&d[..c]);
+        if let Some(r) = cx.trace(bi) {
+            trace_bytes(r, &tmp[..c], 64);
+        }
     }
 }
 
@@ -305,6 +323,22 @@ mod tests {
             h[10..12].copy_from_slice(&c.to_be_bytes());
             assert!(header_checksum_ok(&h));
         }
+    }
+
+    #[test]
+    fn checksum_of_extreme_headers() {
+        for fill in [0x00u8, 0xff, 0xfe, 0x01, 0x80] {
+            for pos in 0..20 {
+                let mut h = [fill; 20];
+                h[pos] ^= 0x5a;
+                assert_eq!(
+                    header_checksum_ok(&h),
+                    checksum::verify_ipv4_header_checksum(&h),
+                    "{h:02x?}"
+                );
+            }
+        }
+        assert!(header_checksum_ok(&[0xff; 20]));
     }
 
     #[test]
