@@ -175,7 +175,7 @@ fn main() -> ExitCode {
         ),
         (Some(Cmd::MakeBenchPcaps { dir }), _) => dataplane::pcapgen::write_bench_pcaps(&dir)
             .map(|()| println!(
-                "wrote syn.pcap, flows10k.pcap, vxlan-syn.pcap and vxlan-flows10k.pcap in {}",
+                "wrote syn.pcap, flows10k.pcap, vxlan-syn.pcap, vxlan-flows10k.pcap, flows1k.pcap, flows100k.pcap, flows1m.pcap and syn-routes.pcap in {}",
                 dir.display()
             )),
         (Some(Cmd::TraceDiff { expected, actual }), _) => run_trace_diff(&expected, &actual),

@@ -176,8 +176,19 @@ pub fn vxlan_bench_syn(sport: u16) -> Vec<u8> {
     )
 }
 
+/// Flow `i` of the scale-curve pcaps: make_pcaps.py's SYN from 10.1.1.(3 + i / 50000), source
+/// port 10000 + i % 50000.
+pub fn scale_syn(i: u32) -> TcpFrame {
+    let mut f = TcpFrame::bench_syn(10_000 + (i % 50_000) as u16);
+    f.src = Ipv4Addr::new(10, 1, 1, 3 + (i / 50_000) as u8);
+    f
+}
+
 /// Write `syn.pcap`, `flows10k.pcap` (make_pcaps.py's) and their VXLAN-encapsulated forms
-/// `vxlan-syn.pcap`, `vxlan-flows10k.pcap` (the streams of `ci/bench/vxlan-decap.cli`) into `dir`.
+/// `vxlan-syn.pcap`, `vxlan-flows10k.pcap` (the streams of `ci/bench/vxlan-decap.cli`) into `dir`;
+/// for the scale curves `flows1k.pcap`, `flows100k.pcap`, `flows1m.pcap` (N flows) and
+/// `syn-routes.pcap` (the SYN to 20.0.0.5, inside the blocks of `ip route add count N
+/// 20.0.0.0/32`).
 pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let syn = TcpFrame::bench_syn(46310).build();
@@ -189,6 +200,20 @@ pub fn write_bench_pcaps(dir: &Path) -> Result<(), String> {
         &dir.join("flows10k.pcap"),
         flows.iter().map(|f| (0u64, f.as_slice())),
     )?;
+    // Scale curves: N flows (sources 10.1.1.3 up, 50,000 ports each) and a SYN to an address
+    // inside the blocks `ip route add count N 20.0.0.0/32` adds.
+    for (name, n) in [
+        ("flows1k.pcap", 1_000u32),
+        ("flows100k.pcap", 100_000),
+        ("flows1m.pcap", 1_000_000),
+    ] {
+        let frames: Vec<Vec<u8>> = (0..n).map(|i| scale_syn(i).build()).collect();
+        engine::pcap::write_pcap(&dir.join(name), frames.iter().map(|f| (0u64, f.as_slice())))?;
+    }
+    let mut inside = TcpFrame::bench_syn(46310);
+    inside.dst = Ipv4Addr::new(20, 0, 0, 5);
+    let inside = inside.build();
+    engine::pcap::write_pcap(&dir.join("syn-routes.pcap"), [(0u64, inside.as_slice())])?;
     let vsyn = vxlan_bench_syn(46310);
     engine::pcap::write_pcap(&dir.join("vxlan-syn.pcap"), [(0u64, vsyn.as_slice())])?;
     let vflows: Vec<Vec<u8>> = (10000..20000u16).map(vxlan_bench_syn).collect();

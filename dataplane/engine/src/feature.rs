@@ -219,20 +219,33 @@ impl FeatureMain {
         sw_if_index: u32,
         meta: &mut BufferMeta,
     ) -> Option<u16> {
+        let slot = self.start_slot(arc, start, sw_if_index)?;
+        Self::enter(arc, meta);
+        Some(slot)
+    }
+
+    /// The slot from start node `start` to the first feature of the interface's arc, None if it
+    /// has no features there: what [`FeatureMain::start`] looks up, for a node to keep per interface
+    /// and then [`FeatureMain::enter`] per buffer.
+    #[inline]
+    pub fn start_slot(&self, arc: u8, start: NodeIndex, sw_if_index: u32) -> Option<u16> {
         let cfg = self
             .arcs
             .get(arc as usize)?
             .configs
             .get(sw_if_index as usize)?
             .as_ref()?;
-        let slot = cfg
-            .start_slots
+        cfg.start_slots
             .iter()
             .find(|(n, _)| *n == start)
-            .map(|(_, s)| *s)?;
+            .map(|(_, s)| *s)
+    }
+
+    /// Put a buffer at the start of arc `arc` (its first feature is next).
+    #[inline(always)]
+    pub fn enter(arc: u8, meta: &mut BufferMeta) {
         meta.feature_arc = arc;
         meta.feature_pos = 1;
-        Some(slot)
     }
 
     /// The slot from the current feature node to the next feature (or the arc end), advancing the

@@ -9,6 +9,7 @@
 //!   Traced after the rewrite.
 
 use engine::buffer::{flags, BufferIndex, INVALID_INDEX, RX, TX};
+use engine::feature::FeatureMain;
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
 use engine::trace::TraceRecord;
 
@@ -283,7 +284,7 @@ impl engine::march::Kernel for Ip4Rewrite {
                     bytes: adj.rewrite,
                     tx,
                     mtu: im.sw(tx).map_or(0, |s| s.mtu) as usize,
-                    features: features.has_features(arc, tx),
+                    feature_slot: features.start_slot(arc, node, tx),
                     next: fib.if_rewrite_next(tx),
                 };
                 last_ai = ai;
@@ -335,9 +336,12 @@ impl engine::march::Kernel for Ip4Rewrite {
             m.l2_hdr_offset = cur;
             m.l3_hdr_offset = cur + 14;
             m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
-            *slot_out = match rw.features {
-                true => features.start(arc, node, rw.tx, m).unwrap_or(rw.next),
-                false => rw.next,
+            *slot_out = match rw.feature_slot {
+                Some(slot) => {
+                    FeatureMain::enter(arc, m);
+                    slot
+                }
+                None => rw.next,
             };
         }
         drop((fib, im, features));
@@ -356,7 +360,8 @@ struct Rewrite {
     bytes: [u8; 14],
     tx: u32,
     mtu: usize,
-    features: bool,
+    /// The slot to the interface's first ip4-output feature, if it has any.
+    feature_slot: Option<u16>,
     next: u16,
 }
 

@@ -3,7 +3,7 @@
 //! names, then start the `ip4-unicast` feature arc or go to `ip4-lookup`.
 
 use engine::buffer::{flags, BufferIndex};
-use engine::feature::SharedFeatures;
+use engine::feature::{FeatureMain, SharedFeatures};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
 use engine::trace::TraceRecord;
 
@@ -214,8 +214,8 @@ impl engine::march::Kernel for Ip4Input {
         let features = self.features.read();
         let verify = self.verify_checksum;
         let mut expired = 0;
-        // The last receive interface and whether it has ip4-unicast features.
-        let (mut last_rx, mut last_has) = (u32::MAX, false);
+        // The last receive interface and the slot to its first ip4-unicast feature, if any.
+        let (mut last_rx, mut has_features, mut feature_slot) = (u32::MAX, false, None);
         let mut bufs = cx.vm.buffers.frame_view();
         for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
             let (m, d) = bufs.meta_and_data_mut(bi);
@@ -225,13 +225,15 @@ impl engine::march::Kernel for Ip4Input {
                 let rx = m.sw_if_index[0];
                 if rx != last_rx {
                     last_rx = rx;
-                    last_has = features.has_features(self.arc, rx);
+                    has_features = features.has_features(self.arc, rx);
+                    feature_slot = features.start_slot(self.arc, node, rx);
                 }
-                if last_has {
+                if has_features {
                     if d[6] & 0x3f != 0 || d[7] != 0 {
                         // A fragment: NAT44 and ACLs need its datagram's L4 fields first.
                         *slot_out = next::SV_REASS;
-                    } else if let Some(slot) = features.start(self.arc, node, rx, m) {
+                    } else if let Some(slot) = feature_slot {
+                        FeatureMain::enter(self.arc, m);
                         *slot_out = slot;
                     }
                 }
