@@ -81,9 +81,15 @@ impl engine::march::Kernel for EthernetInput {
         // common case, with nothing else to decide per packet. The first packet that is not
         // (another interface, another ethertype, a runt) hands the rest of the frame to the
         // general loop.
+        let n = frame.len().min(FRAME_SIZE);
         let mut done = 0;
         if up && !l2 {
-            for (slot_out, &bi) in nexts.iter_mut().zip(frame) {
+            let fast_nexts = &mut nexts[..n];
+            while done < n {
+                let bi = frame[done];
+                if done + PREFETCH_AHEAD < n {
+                    bufs.prefetch(frame[done + PREFETCH_AHEAD]);
+                }
                 let (m, d) = bufs.meta_and_data_mut(bi);
                 let Some(h) = d.first_chunk::<14>() else {
                     break;
@@ -99,7 +105,7 @@ impl engine::march::Kernel for EthernetInput {
                 m.flags |= flags::L2_HDR_OFFSET_VALID | flags::L3_HDR_OFFSET_VALID;
                 // Cannot fail: the frame holds the 14 header bytes.
                 m.strip(14);
-                *slot_out = next::IP4_INPUT;
+                fast_nexts[done] = next::IP4_INPUT;
                 done += 1;
             }
         }
@@ -188,6 +194,9 @@ impl Node for EthernetInput {
         format_ethernet_header(s, rec.data());
     }
 }
+
+/// How many packets ahead the fast loop prefetches metadata and headers.
+const PREFETCH_AHEAD: usize = 4;
 
 /// A MAC address as an integer, for one-compare matching.
 #[inline(always)]

@@ -142,9 +142,12 @@ pub fn registrations() -> [NodeRegistration; 2] {
 pub fn header_checksum_ok(h: &[u8; 20]) -> bool {
     // Two 64-bit words and one 32-bit word, added with end-around carry (a one's-complement
     // sum in any word width folds to the same 16-bit sum).
-    let a = u64::from_ne_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
-    let b = u64::from_ne_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
-    let c = u32::from_ne_bytes([h[16], h[17], h[18], h[19]]) as u64;
+    let (a, rest) = h.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    let (b, rest) = rest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    let c = rest
+        .first_chunk::<4>()
+        .map_or(0, |c| u32::from_ne_bytes(*c) as u64);
+    let (a, b) = (u64::from_ne_bytes(*a), u64::from_ne_bytes(*b));
     let (s, o1) = a.overflowing_add(b);
     let (s, o2) = s.overflowing_add(c);
     // At most 2 carries; s + 2 cannot wrap unless s > 2^64 - 3, caught by the second add.
