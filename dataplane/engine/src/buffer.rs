@@ -414,29 +414,6 @@ impl FrameBuffers<'_> {
         &mut self.meta[bi as usize]
     }
 
-    /// Ask the CPU to bring buffer `bi`'s metadata and first packet bytes into the cache (a hint
-    /// for a loop that will touch them a few packets later; never faults, whatever `bi` is).
-    #[inline(always)]
-    pub fn prefetch(&self, bi: BufferIndex) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let meta = self.meta.as_ptr().wrapping_add(bi as usize) as *const i8;
-            let data = self
-                .base
-                .wrapping_add(bi as usize * BUFFER_TOTAL_SIZE + BUFFER_PRE_DATA_SIZE)
-                as *const i8;
-            // SAFETY: a prefetch reads nothing architecturally and cannot fault, whatever the
-            // address; the pointers are only formed with wrapping arithmetic.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(meta);
-                _mm_prefetch::<_MM_HINT_T0>(data);
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = bi;
-    }
-
     /// As [`BufferPool::meta_and_data_with_headroom_mut`].
     #[inline(always)]
     pub fn meta_and_data_with_headroom_mut(
