@@ -12,6 +12,17 @@ pub fn version() -> String {
     format!("v{}{}", env!("CARGO_PKG_VERSION"), env!("DP_BUILD_REV"))
 }
 
+/// The node function variants this CPU runs, and the one nodes get by default
+/// (`default x86_64_v2 x86_64_v3, running x86_64_v3`).
+fn node_variants(running: engine::march::March) -> String {
+    let supported: Vec<&str> = engine::march::March::ALL
+        .iter()
+        .filter(|m| m.supported())
+        .map(|m| m.name())
+        .collect();
+    format!("{}, running {}", supported.join(" "), running.name())
+}
+
 /// The one-line version string (`show version`, `dpctl --version`).
 pub fn version_string() -> String {
     format!(
@@ -23,7 +34,7 @@ pub fn version_string() -> String {
     )
 }
 
-fn show_version(_dp: &mut Dataplane, a: &mut Args) -> R {
+fn show_version(dp: &mut Dataplane, a: &mut Args) -> R {
     let (mut verbose, mut cmdline) = (false, false);
     while !a.is_empty() {
         if a.keyword("verbose") {
@@ -58,6 +69,7 @@ fn show_version(_dp: &mut Dataplane, a: &mut Args) -> R {
                 "Drivers",
                 format!("tap af_packet {features}").trim().to_string(),
             ),
+            ("Node variants", node_variants(dp.graph.default_variant())),
             ("Current PID", pid),
         ] {
             let _ = writeln!(s, "{:<25} {v}", format!("{k}:"));

@@ -29,6 +29,7 @@ fn show_version_one_line_and_verbose() {
             "Compiler:",
             "Build profile:",
             "Drivers:",
+            "Node variants:",
             "Current PID:",
         ],
         "{verbose}"
@@ -41,6 +42,12 @@ fn show_version_one_line_and_verbose() {
         );
     }
     assert!(verbose.contains(&format!("Current PID:              {}", std::process::id())));
+    let best = engine::march::March::best().name();
+    assert!(
+        verbose.contains(&format!("Node variants:            default "))
+            && verbose.contains(&format!(", running {best}\n")),
+        "{verbose}"
+    );
     assert!(
         verbose.contains("Compiler:                 rustc "),
         "{verbose}"

@@ -102,6 +102,7 @@ impl engine::march::Kernel for Ip4Lookup {
         let fib = self.h.fib.read();
         let ebase = cx.error_index(0);
         let (mut last_key, mut last_lb) = ((0u32, u32::MAX), 0u32);
+        let mut last_single: Option<(crate::fib::Dpo, u16)> = None;
         // The receive interface's table, looked up again only when the interface changes.
         let (mut last_rx, mut rx_table) = (INVALID_INDEX, 0u32);
         let mut bufs = cx.vm.buffers.frame_view();
@@ -123,20 +124,26 @@ impl engine::march::Kernel for Ip4Lookup {
                 rx_table
             };
             let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
-            // Runs of packets to one destination (a service VIP, a busy flow) skip the mtrie.
+            // Runs of packets to one destination (a service VIP, a busy flow) skip the mtrie,
+            // and when its load-balance has one bucket, the choice and the next slot too.
             // The FIB cannot change within the frame: its read lock is held.
-            let lb = if (dst, table) == last_key {
-                last_lb
-            } else {
+            if (dst, table) != last_key {
                 last_key = (dst, table);
                 last_lb = fib.lookup(table, dst);
-                last_lb
+                let l = fib.lb(last_lb);
+                last_single = (l.mask == 0).then(|| (l.first, fib.dpo_next(l.first)));
+            }
+            let (dpo, hash, next) = match last_single {
+                Some((dpo, next)) => (dpo, 0, next),
+                None => {
+                    let (dpo, hash) = choose(&fib, last_lb, d);
+                    (dpo, hash, fib.dpo_next(dpo))
+                }
             };
-            let (dpo, hash) = choose(&fib, lb, d);
             m.adj_index[TX] = dpo.index;
             m.flow_hash = hash;
             m.fib_index = table;
-            *slot_out = fib.dpo_next(dpo);
+            *slot_out = next;
             if dpo.kind == DpoKind::Drop {
                 if dpo.index == 1 {
                     set_icmp_error(m, 3, 1, 0);
