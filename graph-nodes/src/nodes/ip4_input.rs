@@ -153,11 +153,12 @@ pub fn header_checksum_ok(h: &[u8; 20]) -> bool {
     // At most 2 carries; s + 2 cannot wrap unless s > 2^64 - 3, caught by the second add.
     let (s, o3) = s.overflowing_add(o1 as u64 + o2 as u64);
     let s = s + o3 as u64;
-    let mut sum = (s & 0xffff_ffff) + (s >> 32);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum == 0xffff
+    // Fold to 32 and then 16 bits, each with its end-around carry.
+    let (x, c) = (s as u32).overflowing_add((s >> 32) as u32);
+    let x = x + c as u32;
+    let (y, c) = (x as u16).overflowing_add((x >> 16) as u16);
+    let y = y + c as u16;
+    y == 0xffff
 }
 
 /// Check one IPv4 header against the frame; returns the error code (NONE if valid).
@@ -168,7 +169,7 @@ pub fn check(d: &[u8], verify_checksum: bool) -> u32 {
     };
     let total = u16::from_be_bytes([h[2], h[3]]) as usize;
     // Fast path: one combined test for the common, valid packet.
-    let frag = u16::from_be_bytes([h[6], h[7]]) & 0x1fff;
+    let frag = u16::from_be_bytes(*h[6..].first_chunk::<2>().unwrap_or(&[0; 2])) & 0x1fff;
     let plain = (h[0] == 0x45) & (frag != 1) & (total >= 20) & (total <= d.len()) & (h[8] != 0);
     if plain && (!verify_checksum || header_checksum_ok(h)) {
         return errors::NONE;
