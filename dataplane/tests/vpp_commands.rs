@@ -44,7 +44,7 @@ fn show_version_one_line_and_verbose() {
     assert!(verbose.contains(&format!("Current PID:              {}", std::process::id())));
     let best = engine::march::March::best().name();
     assert!(
-        verbose.contains(&format!("Node variants:            default "))
+        verbose.contains("Node variants:            default ")
             && verbose.contains(&format!(", running {best}\n")),
         "{verbose}"
     );
