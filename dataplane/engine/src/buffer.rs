@@ -394,18 +394,55 @@ pub struct FrameBuffers<'a> {
     _data: std::marker::PhantomData<&'a mut DataArea>,
 }
 
-impl FrameBuffers<'_> {
-    /// Metadata and mutable packet bytes at once.
+impl<'a> FrameBuffers<'a> {
+    /// The same view for a shorter borrow (what the `&mut self` accessors go through).
     #[inline(always)]
-    pub fn meta_and_data_mut(&mut self, bi: BufferIndex) -> (&mut BufferMeta, &mut [u8]) {
+    fn reborrow(&mut self) -> FrameBuffers<'_> {
+        FrameBuffers {
+            meta: &mut *self.meta,
+            base: self.base,
+            _data: std::marker::PhantomData,
+        }
+    }
+
+    /// Metadata and mutable packet bytes of `bi`, for as long as the view was borrowed.
+    #[inline(always)]
+    fn into_meta_and_data(self, bi: BufferIndex) -> (&'a mut BufferMeta, &'a mut [u8]) {
         let m = &mut self.meta[bi as usize];
         let (start, len) = BufferPool::span(bi, m);
         // SAFETY: bi < meta.len() (checked by the index above) and the data area holds
         // meta.len() slots from base, so buffer bi's slot is inside it; the metadata invariant
-        // keeps [start, start+len) inside that slot. The view borrows the pool mutably, so this
-        // is the only access to the bytes.
+        // keeps [start, start+len) inside that slot. The view holds the pool's only mutable
+        // borrow and is consumed here, so these are the only references to both; metadata and
+        // packet bytes are separate allocations.
         let d = unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) };
         (m, d)
+    }
+
+    /// As [`Self::into_meta_and_data`], starting `n` bytes before the current header.
+    #[inline(always)]
+    fn into_meta_and_data_with_headroom(
+        self,
+        bi: BufferIndex,
+        n: u16,
+    ) -> Option<(&'a mut BufferMeta, &'a mut [u8])> {
+        let m = &mut self.meta[bi as usize];
+        if (m.current_data as i32) - (n as i32) < -(BUFFER_PRE_DATA_SIZE as i32) {
+            return None;
+        }
+        let (start, len) = BufferPool::span(bi, m);
+        // SAFETY: as in `into_meta_and_data`, and the check above keeps start - n inside
+        // buffer bi's slot (its headroom included).
+        let d = unsafe {
+            std::slice::from_raw_parts_mut(self.base.add(start - n as usize), len + n as usize)
+        };
+        Some((m, d))
+    }
+
+    /// Metadata and mutable packet bytes at once.
+    #[inline(always)]
+    pub fn meta_and_data_mut(&mut self, bi: BufferIndex) -> (&mut BufferMeta, &mut [u8]) {
+        self.reborrow().into_meta_and_data(bi)
     }
 
     /// Mutable metadata of a buffer.
@@ -421,17 +458,7 @@ impl FrameBuffers<'_> {
         bi: BufferIndex,
         n: u16,
     ) -> Option<(&mut BufferMeta, &mut [u8])> {
-        let m = &mut self.meta[bi as usize];
-        if (m.current_data as i32) - (n as i32) < -(BUFFER_PRE_DATA_SIZE as i32) {
-            return None;
-        }
-        let (start, len) = BufferPool::span(bi, m);
-        // SAFETY: as in `meta_and_data_mut`, and the check above keeps start - n inside buffer
-        // bi's slot (its headroom included).
-        let d = unsafe {
-            std::slice::from_raw_parts_mut(self.base.add(start - n as usize), len + n as usize)
-        };
-        Some((m, d))
+        self.reborrow().into_meta_and_data_with_headroom(bi, n)
     }
 }
 
@@ -619,11 +646,7 @@ impl BufferPool {
     /// Metadata and mutable packet bytes at once.
     #[inline(always)]
     pub fn meta_and_data_mut(&mut self, bi: BufferIndex) -> (&mut BufferMeta, &mut [u8]) {
-        let m = &mut self.meta[bi as usize];
-        let (start, len) = Self::span(bi, m);
-        // SAFETY: as in `data_mut`; metadata and packet bytes are separate allocations.
-        let d = unsafe { std::slice::from_raw_parts_mut(self.base.add(start), len) };
-        (m, d)
+        self.frame_view().into_meta_and_data(bi)
     }
 
     /// The metadata and packet memory borrowed once for a frame loop ([`FrameBuffers`]).
@@ -646,17 +669,7 @@ impl BufferPool {
         bi: BufferIndex,
         n: u16,
     ) -> Option<(&mut BufferMeta, &mut [u8])> {
-        let m = &mut self.meta[bi as usize];
-        if (m.current_data as i32) - (n as i32) < -(BUFFER_PRE_DATA_SIZE as i32) {
-            return None;
-        }
-        let (start, len) = Self::span(bi, m);
-        // SAFETY: the check above keeps start - n inside buffer bi's slot (headroom included);
-        // the end is the packet's end, inside the slot by the metadata invariant.
-        let d = unsafe {
-            std::slice::from_raw_parts_mut(self.base.add(start - n as usize), len + n as usize)
-        };
-        Some((m, d))
+        self.frame_view().into_meta_and_data_with_headroom(bi, n)
     }
 
     /// Push `n` header bytes and return the metadata and the whole packet from the new header
