@@ -302,13 +302,13 @@ impl engine::march::Kernel for Ip4Rewrite {
             };
             let (l2, ip) = frame34.split_at_mut(14);
             if m.flags & flags::LOCALLY_ORIGINATED == 0 {
+                // Decremented before the check: an expired packet's header keeps TTL 0 and its
+                // checksum, as VPP's (the ICMP error quotes it).
                 let ttl = ip[8];
+                let c = checksum::ttl_decrement(u16::from_be_bytes([ip[10], ip[11]]));
+                ip[10..12].copy_from_slice(&c.to_be_bytes());
+                ip[8] = ttl.wrapping_sub(1);
                 if ttl <= 1 {
-                    // The header keeps TTL 0 and its checksum, as VPP's (the ICMP error
-                    // quotes it).
-                    let c = checksum::ttl_decrement(u16::from_be_bytes([ip[10], ip[11]]));
-                    ip[10..12].copy_from_slice(&c.to_be_bytes());
-                    ip[8] = ttl.wrapping_sub(1);
                     m.error = ebase + errors::TIME_EXPIRED;
                     m.sw_if_index[TX] = INVALID_INDEX;
                     set_icmp_error(m, 11, 0, 0);
@@ -316,9 +316,6 @@ impl engine::march::Kernel for Ip4Rewrite {
                     expired += 1;
                     continue;
                 }
-                let c = checksum::ttl_decrement(u16::from_be_bytes([ip[10], ip[11]]));
-                ip[10..12].copy_from_slice(&c.to_be_bytes());
-                ip[8] = ttl - 1;
             } else {
                 m.flags &= !flags::LOCALLY_ORIGINATED;
             }
