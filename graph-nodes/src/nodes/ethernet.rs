@@ -8,7 +8,7 @@ use engine::interface::SharedInterfaces;
 use engine::trace::TraceRecord;
 
 use crate::format::format_ethernet_header;
-use crate::nodes::trace_bytes;
+use crate::nodes::{head_bytes, trace_bytes};
 use crate::wire::ethernet::{ethertype, is_vlan_tpid};
 
 /// Next slots.
@@ -163,7 +163,6 @@ impl EthernetInput {
     /// Ethernet header is still in front of a stripped packet).
     #[cold]
     fn trace_frame(&self, cx: &mut NodeCx<'_>, frame: &[BufferIndex], nexts: &[u16]) {
-        let mut bytes = [0u8; 32];
         for (&bi, &nx) in frame.iter().zip(nexts) {
             if !cx.vm.buffers.meta(bi).is_traced() {
                 continue;
@@ -173,11 +172,9 @@ impl EthernetInput {
             } else {
                 0
             };
-            let Some((_, d)) = cx.vm.buffers.meta_and_data_with_headroom_mut(bi, stripped) else {
+            let Some((bytes, c)) = head_bytes::<32>(cx, bi, stripped) else {
                 continue;
             };
-            let c = d.len().min(32);
-            bytes[..c].copy_from_slice(&d[..c]);
             if let Some(r) = cx.trace(bi) {
                 trace_bytes(r, &bytes[..c], c);
             }

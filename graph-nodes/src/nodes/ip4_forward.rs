@@ -16,7 +16,7 @@ use engine::trace::TraceRecord;
 use crate::fib::{ip4_flow_hash, lookup_next, DpoKind, Ip4Main};
 use crate::format::{format_hex_bytes, format_ip4_header};
 use crate::nodes::ip4_input::{errors, set_icmp_error};
-use crate::nodes::{trace_bytes, Ip4Handle};
+use crate::nodes::{head_bytes, trace_bytes, Ip4Handle};
 use crate::wire::checksum;
 
 /// Registrations of ip4-lookup, ip4-load-balance (sibling), ip4-rewrite and ip4-drop.
@@ -164,18 +164,17 @@ impl engine::march::Kernel for Ip4Lookup {
 /// left them in the metadata, and 60 bytes of the header.
 #[cold]
 fn trace_lookups(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-    let mut tmp = [0u8; 60];
     for &bi in frame {
         let m = cx.vm.buffers.meta(bi);
         if !m.is_traced() || m.current_length() < 20 {
             continue;
         }
         let (table, dpo, hash) = (m.fib_index, m.adj_index[TX], m.flow_hash);
-        let d = cx.vm.buffers.data(bi);
-        let c = d.len().min(60);
-        tmp[..c].copy_from_slice(&d[..c]);
+        let Some((bytes, c)) = head_bytes::<60>(cx, bi, 0) else {
+            continue;
+        };
         if let Some(r) = cx.trace(bi) {
-            record_lookup(r, table, dpo, hash, &tmp[..c]);
+            record_lookup(r, table, dpo, hash, &bytes[..c]);
         }
     }
 }
@@ -379,15 +378,14 @@ fn trace_rewrites(cx: &mut NodeCx<'_>, frame: &[BufferIndex], nexts: &[u16]) {
             continue;
         }
         let (tx, ai, hash) = (m.sw_if_index[TX], m.adj_index[TX], m.flow_hash);
-        let mut tmp = [0u8; 60];
-        let d = cx.vm.buffers.data(bi);
-        let c = d.len().min(60);
-        tmp[..c].copy_from_slice(&d[..c]);
+        let Some((bytes, c)) = head_bytes::<60>(cx, bi, 0) else {
+            continue;
+        };
         if let Some(r) = cx.trace(bi) {
             r.u[0] = tx as u64;
             r.u[1] = ai as u64;
             r.u[2] = hash as u64;
-            trace_bytes(r, &tmp[..c], 60);
+            trace_bytes(r, &bytes[..c], 60);
         }
     }
 }

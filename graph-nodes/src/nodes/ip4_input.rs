@@ -8,7 +8,7 @@ use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_S
 use engine::trace::TraceRecord;
 
 use crate::format::format_ip4_header;
-use crate::nodes::trace_bytes;
+use crate::nodes::{head_bytes, trace_bytes};
 
 /// Next slots.
 pub mod next {
@@ -265,16 +265,15 @@ impl engine::march::Kernel for Ip4Input {
 /// change).
 #[cold]
 fn trace_headers(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-    let mut tmp = [0u8; 64];
     for &bi in frame {
         if !cx.vm.buffers.meta(bi).is_traced() {
             continue;
         }
-        let d = cx.vm.buffers.data(bi);
-        let c = d.len().min(64);
-        tmp[..c].copy_from_slice(&d[..c]);
+        let Some((bytes, c)) = head_bytes::<64>(cx, bi, 0) else {
+            continue;
+        };
         if let Some(r) = cx.trace(bi) {
-            trace_bytes(r, &tmp[..c], 64);
+            trace_bytes(r, &bytes[..c], 64);
         }
     }
 }

@@ -9,7 +9,9 @@ pub mod ip4_sv_reass;
 
 use std::sync::Arc;
 
+use engine::buffer::BufferIndex;
 use engine::feature::SharedFeatures;
+use engine::graph::NodeCx;
 use engine::interface::SharedInterfaces;
 use engine::trace::TraceRecord;
 use engine::Arcs;
@@ -51,6 +53,22 @@ pub struct Ip4Handle {
     pub arcs: Arcs,
     /// UDP listeners.
     pub udp_ports: Arc<RwLock<UdpPorts>>,
+}
+
+/// The first `N` bytes of buffer `bi` from `back` bytes before its current header (fewer when
+/// the packet is shorter), copied out so that the trace record can be taken next; None if the
+/// headroom is smaller than `back`. For trace passes that run after a node's frame loop.
+#[inline]
+pub fn head_bytes<const N: usize>(
+    cx: &mut NodeCx<'_>,
+    bi: BufferIndex,
+    back: u16,
+) -> Option<([u8; N], usize)> {
+    let (_, d) = cx.vm.buffers.meta_and_data_with_headroom_mut(bi, back)?;
+    let mut out = [0u8; N];
+    let c = d.len().min(N);
+    out[..c].copy_from_slice(&d[..c]);
+    Some((out, c))
 }
 
 /// Copy `n` bytes of `data` into the record, zero-padded (deterministic traces of short packets).
