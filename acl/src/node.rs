@@ -61,7 +61,6 @@ pub fn registration(is_input: bool) -> NodeRegistration {
     )
     .nexts(&["error-drop"])
     .errors(errors::STRINGS)
-    .multiarch()
 }
 
 /// Registration of the L2 input or output node (`acl-plugin-in-ip4-l2`,
@@ -77,7 +76,6 @@ pub fn registration_l2(is_input: bool) -> NodeRegistration {
     )
     .nexts(&["error-drop"])
     .errors(errors::STRINGS)
-    .multiarch()
 }
 
 /// Trace bit: the packet hit an existing session.
@@ -341,9 +339,7 @@ impl engine::march::Kernel for AclNode {
 }
 
 impl Node for AclNode {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         let mut w = [0u64; 6];

@@ -164,7 +164,6 @@ pub struct Shared {
 pub fn registrations() -> Vec<NodeRegistration> {
     vec![
         NodeRegistration::new(names::IN2OUT, NodeKind::Internal)
-            .multiarch()
             .nexts(&[
                 "ip4-lookup",
                 "error-drop",
@@ -174,11 +173,9 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_SLOW, NodeKind::Internal)
-            .multiarch()
             .sibling_of(names::IN2OUT)
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_OUTPUT, NodeKind::Internal)
-            .multiarch()
             .nexts(&[
                 "interface-output",
                 "error-drop",
@@ -188,11 +185,9 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::IN2OUT_OUTPUT_SLOW, NodeKind::Internal)
-            .multiarch()
             .sibling_of(names::IN2OUT_OUTPUT)
             .errors(i2o_err::STRINGS),
         NodeRegistration::new(names::OUT2IN, NodeKind::Internal)
-            .multiarch()
             .nexts(&[
                 "error-drop",
                 "ip4-lookup",
@@ -375,9 +370,7 @@ impl engine::march::Kernel for Out2In {
 }
 
 impl Node for Out2In {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!(
@@ -993,9 +986,7 @@ impl engine::march::Kernel for In2Out {
 }
 
 impl Node for In2Out {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!(

@@ -59,9 +59,6 @@ pub struct NodeRegistration {
     pub errors: Vec<String>,
     /// Share the next-slot table of this node (VPP's `sibling_of`).
     pub sibling_of: Option<String>,
-    /// The node's `process` runs [`march::dispatch`](crate::march::dispatch): one compiled
-    /// variant per CPU level, selected by the graph.
-    pub multiarch: bool,
 }
 
 impl NodeRegistration {
@@ -73,7 +70,6 @@ impl NodeRegistration {
             next_nodes: Vec::new(),
             errors: Vec::new(),
             sibling_of: None,
-            multiarch: false,
         }
     }
 
@@ -92,12 +88,6 @@ impl NodeRegistration {
     /// Share the next table of another node.
     pub fn sibling_of(mut self, name: &str) -> Self {
         self.sibling_of = Some(name.to_string());
-        self
-    }
-
-    /// The node function has a variant per CPU level ([`crate::march`]).
-    pub fn multiarch(mut self) -> Self {
-        self.multiarch = true;
         self
     }
 }
@@ -125,6 +115,12 @@ pub trait Node: Any + Send {
     /// Continuation lines are `"\n"` + indentation relative to that column.
     fn format_trace(&self, _rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str("(no trace formatter)");
+    }
+
+    /// True if `process` runs one of several compiled variants the graph selects
+    /// ([`crate::march`]); set by [`multiarch_node!`](crate::multiarch_node), never by hand.
+    fn has_variants(&self) -> bool {
+        false
     }
 }
 
@@ -573,8 +569,8 @@ impl Graph {
             info.placeholder = false;
             info.error_base = error_base;
             info.n_errors = reg.errors.len() as u32;
-            info.multiarch = reg.multiarch;
-            info.march = if reg.multiarch {
+            info.multiarch = self.nodes[i].has_variants();
+            info.march = if info.multiarch {
                 self.default_march
             } else {
                 March::Default
@@ -607,6 +603,15 @@ impl Graph {
     /// Replace the node function of a registered node (a node whose state needs slot numbers
     /// that exist only once it is registered).
     pub fn replace_node(&mut self, index: NodeIndex, node: Box<dyn Node>) {
+        let info = &mut self.info[index as usize];
+        if node.has_variants() != info.multiarch {
+            info.multiarch = node.has_variants();
+            info.march = if info.multiarch {
+                self.default_march
+            } else {
+                March::Default
+            };
+        }
         self.nodes[index as usize] = node;
     }
 
@@ -1212,6 +1217,37 @@ mod tests {
         assert_eq!(g.add_next(b, z), 2);
         assert_eq!(g.nexts(a), g.nexts(b));
         assert_eq!(g.add_next(a, z), 2);
+    }
+
+    /// Frees what it gets, in every variant.
+    struct Varied;
+    impl crate::march::Kernel for Varied {
+        #[inline(always)]
+        fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+            cx.vm.buffers.free(frame);
+        }
+    }
+    impl Node for Varied {
+        crate::multiarch_node!();
+    }
+
+    #[test]
+    fn variants_follow_the_node_across_replacement() {
+        let mut g = Graph::new(16);
+        let v = g.register(
+            NodeRegistration::new("v", NodeKind::Internal),
+            Box::new(Varied),
+        );
+        assert_eq!(g.node_variant(v), Some(March::best()));
+        g.set_node_variant(v, March::Default).unwrap();
+        assert_eq!(g.node_variant(v), Some(March::Default));
+        // A node without variants in its place: none to report or select.
+        g.replace_node(v, Box::new(Sink::default()));
+        assert_eq!(g.node_variant(v), None);
+        assert!(g.set_node_variant(v, March::Default).is_err());
+        // And back: the graph's default variant again.
+        g.replace_node(v, Box::new(Varied));
+        assert_eq!(g.node_variant(v), Some(g.default_variant()));
     }
 
     #[test]

@@ -435,9 +435,7 @@ impl crate::march::Kernel for InterfaceOutput {
 }
 
 impl Node for InterfaceOutput {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        crate::march::dispatch(self, cx, frame)
-    }
+    crate::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::column(s);
@@ -517,9 +515,7 @@ impl crate::march::Kernel for InterfaceTx {
 }
 
 impl Node for InterfaceTx {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        crate::march::dispatch(self, cx, frame)
-    }
+    crate::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         if let Some(f) = self.formatter {

@@ -471,10 +471,9 @@ impl Dataplane {
                         (o, t)
                     }
                     None => {
-                        let t = self.graph.register(
-                            NodeRegistration::new(tx_name, NodeKind::Output).multiarch(),
-                            tx,
-                        );
+                        let t = self
+                            .graph
+                            .register(NodeRegistration::new(tx_name, NodeKind::Output), tx);
                         (self.register_output_node(&output_name, sw_if_index, t), t)
                     }
                 };
@@ -598,9 +597,7 @@ impl Dataplane {
         tx_node: NodeIndex,
     ) -> NodeIndex {
         let output_node = self.graph.register(
-            NodeRegistration::new(output_name, NodeKind::Output)
-                .multiarch()
-                .errors(output_errors::STRINGS),
+            NodeRegistration::new(output_name, NodeKind::Output).errors(output_errors::STRINGS),
             Box::new(InterfaceOutput {
                 sw_if_index,
                 interfaces: self.interfaces.clone(),

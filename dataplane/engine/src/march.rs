@@ -1,7 +1,8 @@
 //! Node function variants per CPU level, chosen at run time (VPP's multiarch node functions).
 //!
 //! A hot node writes its frame loop once, as [`Kernel::kernel`] marked `#[inline(always)]`, and
-//! calls [`dispatch`] from [`Node::process`](crate::graph::Node::process). [`dispatch`] holds one
+//! puts [`multiarch_node!`](crate::multiarch_node) in its `impl Node`, whose `process` calls
+//! [`dispatch`]. [`dispatch`] holds one
 //! copy of the loop per x86-64 level (the baseline the crate is built for, x86-64-v2, v3 and v4),
 //! each compiled with that level's instructions enabled, and runs the one the graph selected for
 //! the node: the best level the CPU has, unless `node { default { variant V } }` in startup.conf,
@@ -152,6 +153,26 @@ pub trait Kernel {
     /// Handle one frame (the body of `Node::process`). Mark it `#[inline(always)]` so that each
     /// variant gets its own copy compiled with its instructions.
     fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]);
+}
+
+/// Inside `impl Node for X` where `X: Kernel`: `process` runs the kernel in the variant the
+/// graph selected, and `has_variants` tells the graph there are variants to select (so a node
+/// cannot dispatch without the graph knowing, or the other way round).
+#[macro_export]
+macro_rules! multiarch_node {
+    () => {
+        fn process(
+            &mut self,
+            cx: &mut $crate::graph::NodeCx<'_>,
+            frame: &[$crate::buffer::BufferIndex],
+        ) {
+            $crate::march::dispatch(self, cx, frame)
+        }
+
+        fn has_variants(&self) -> bool {
+            true
+        }
+    };
 }
 
 /// Run `node`'s kernel in the variant the graph selected for it (`cx.march()`).

@@ -28,7 +28,6 @@ const ETH_ARP: u16 = 0x0806;
 pub fn registrations() -> Vec<NodeRegistration> {
     vec![
         NodeRegistration::new("l2-input", NodeKind::Internal)
-            .multiarch()
             .nexts(&["l2-learn", "l2-fwd", "error-drop"])
             .errors(input_errors::STRINGS),
         NodeRegistration::new("l2-input-classify", NodeKind::Internal)
@@ -41,11 +40,9 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(classify_errors::STRINGS),
         NodeRegistration::new("l2-learn", NodeKind::Internal)
-            .multiarch()
             .nexts(&["l2-fwd", "error-drop"])
             .errors(learn_errors::STRINGS),
         NodeRegistration::new("l2-fwd", NodeKind::Internal)
-            .multiarch()
             .nexts(&[
                 "l2-output",
                 "l2-flood",
@@ -65,7 +62,6 @@ pub fn registrations() -> Vec<NodeRegistration> {
             ])
             .errors(flood_errors::STRINGS),
         NodeRegistration::new("l2-output", NodeKind::Internal)
-            .multiarch()
             .nexts(&["error-drop"])
             .errors(output_errors::STRINGS),
         NodeRegistration::new("l2-output-classify", NodeKind::Internal)
@@ -436,9 +432,7 @@ impl engine::march::Kernel for L2Input {
 }
 
 impl Node for L2Input {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!("l2-input: sw_if_index {}", rec.u[0] as u32 as i32));
@@ -680,9 +674,7 @@ impl engine::march::Kernel for L2Learn {
 }
 
 impl Node for L2Learn {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!("l2-learn: sw_if_index {}", rec.u[0] as u32 as i32));
@@ -895,9 +887,7 @@ impl engine::march::Kernel for L2Fwd {
 }
 
 impl Node for L2Fwd {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!("l2-fwd:   sw_if_index {}", rec.u[0] as u32 as i32));
@@ -1091,9 +1081,7 @@ impl engine::march::Kernel for L2Output {
 }
 
 impl Node for L2Output {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!(

@@ -60,7 +60,6 @@ pub struct EthernetInput {
 /// Registration.
 pub fn registration() -> NodeRegistration {
     NodeRegistration::new("ethernet-input", NodeKind::Internal)
-        .multiarch()
         .nexts(next::NAMES)
         .errors(errors::STRINGS)
 }
@@ -183,9 +182,7 @@ impl EthernetInput {
 }
 
 impl Node for EthernetInput {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         format_ethernet_header(s, rec.data());

@@ -23,15 +23,12 @@ use crate::wire::checksum;
 pub fn registrations() -> Vec<NodeRegistration> {
     vec![
         NodeRegistration::new("ip4-lookup", NodeKind::Internal)
-            .multiarch()
             .nexts(lookup_next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-load-balance", NodeKind::Internal)
-            .multiarch()
             .sibling_of("ip4-lookup")
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-rewrite", NodeKind::Internal)
-            .multiarch()
             .nexts(rewrite_next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-drop", NodeKind::Internal)
@@ -180,9 +177,7 @@ fn trace_lookups(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
 }
 
 impl Node for Ip4Lookup {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         format_lookup(rec, s);
@@ -242,9 +237,7 @@ impl engine::march::Kernel for Ip4LoadBalance {
 }
 
 impl Node for Ip4LoadBalance {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         format_lookup(rec, s);
@@ -391,9 +384,7 @@ fn trace_rewrites(cx: &mut NodeCx<'_>, frame: &[BufferIndex], nexts: &[u16]) {
 }
 
 impl Node for Ip4Rewrite {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::format::column(s);

@@ -124,11 +124,9 @@ pub struct Ip4Input {
 pub fn registrations() -> [NodeRegistration; 2] {
     [
         NodeRegistration::new("ip4-input", NodeKind::Internal)
-            .multiarch()
             .nexts(next::NAMES)
             .errors(errors::STRINGS),
         NodeRegistration::new("ip4-input-no-checksum", NodeKind::Internal)
-            .multiarch()
             .sibling_of("ip4-input")
             .errors(errors::STRINGS),
     ]
@@ -279,9 +277,7 @@ fn trace_headers(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
 }
 
 impl Node for Ip4Input {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         format_ip4_header(s, rec.data(), 64);

@@ -17,11 +17,9 @@ use crate::wire::{geneve, ipv4, vxlan};
 pub fn registrations(kind: Kind) -> [NodeRegistration; 2] {
     [
         NodeRegistration::new(kind.encap_node(), NodeKind::Internal)
-            .multiarch()
             .nexts(encap_next::NAMES)
             .errors(encap_errors::STRINGS),
         NodeRegistration::new(kind.input_node(), NodeKind::Internal)
-            .multiarch()
             .nexts(decap_next::NAMES)
             .errors(match kind {
                 Kind::Vxlan => decap_errors::VXLAN_STRINGS,
@@ -289,9 +287,7 @@ impl engine::march::Kernel for TunnelEncap {
 }
 
 impl Node for TunnelEncap {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         s.push_str(&format!(
@@ -496,9 +492,7 @@ impl engine::march::Kernel for TunnelInput {
 }
 
 impl Node for TunnelInput {
-    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        engine::march::dispatch(self, cx, frame)
-    }
+    engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
         let name = self.kind.trace_name();
