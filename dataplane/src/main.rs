@@ -214,13 +214,7 @@ fn parse_variant(s: &str) -> Result<engine::march::March, String> {
             engine::march::March::names()
         )
     })?;
-    if !m.supported() {
-        return Err(format!(
-            "variant `{}` is not supported by this CPU",
-            m.name()
-        ));
-    }
-    Ok(m)
+    m.check_supported()
 }
 
 /// `--vector N`: 1 to 256.

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use cli::{Args, CliError, Registry};
 
 use crate::buffer::{BUFFER_DATA_SIZE, BUFFER_TOTAL_SIZE};
-use crate::graph::{NodeKind, NodeState};
+use crate::graph::{Graph, NodeIndex, NodeKind, NodeState};
 use crate::interface::{device_handle, DeviceClass, InterfaceMain, MemoryDevice};
 use crate::trace::SHOW_TRACE_DEFAULT_MAX;
 use crate::{Dataplane, DeviceSpec, Mode};
@@ -235,11 +235,7 @@ fn show_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
         if st.calls == 0 && !verbose {
             continue;
         }
-        let state = match (g.node_kind(i), g.node_state(i)) {
-            (NodeKind::Input, NodeState::Polling) => "polling",
-            (NodeKind::Input, NodeState::Disabled) => "disabled",
-            _ => "active",
-        };
+        let state = node_state_name(g, i);
         let clocks = if st.vectors > 0 {
             st.clocks as f64 / st.vectors as f64
         } else if st.calls > 0 {
@@ -278,6 +274,23 @@ fn rate4(x: f64) -> String {
 /// `show vlib graph [NODE]`: every node with its next nodes (`[slot]`) and the nodes that lead
 /// to it, as VPP prints them (a deleted interface's nodes show under their
 /// `interface-N-output-deleted` names until reused).
+/// A node's state as `show runtime` and `show node` print it (input nodes poll or are disabled,
+/// the others are active).
+fn node_state_name(g: &Graph, i: NodeIndex) -> &'static str {
+    match (g.node_kind(i), g.node_state(i)) {
+        (NodeKind::Input, NodeState::Polling) => "polling",
+        (NodeKind::Input, NodeState::Disabled) => "disabled",
+        _ => "active",
+    }
+}
+
+/// The nodes with `i` in their next table, by index.
+fn previous_nodes(g: &Graph, i: NodeIndex) -> Vec<NodeIndex> {
+    g.node_indices()
+        .filter(|&p| !g.is_placeholder(p) && g.nexts(p).contains(&i))
+        .collect()
+}
+
 fn show_vlib_graph(dp: &mut Dataplane, a: &mut Args) -> R {
     let only = a.next_word();
     a.expect_end()?;
@@ -288,16 +301,6 @@ fn show_vlib_graph(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let nodes: Vec<u32> = g.node_indices().filter(|&i| !g.is_placeholder(i)).collect();
-    let mut prev: Vec<Vec<u32>> = vec![Vec::new(); g.n_nodes()];
-    for &i in &nodes {
-        for &t in g.nexts(i) {
-            if let Some(p) = prev.get_mut(t as usize) {
-                if !p.contains(&i) {
-                    p.push(i);
-                }
-            }
-        }
-    }
     let mut s = format!("{:>20}{:>30}{:>30}\n", "Name", "Next", "Previous");
     for &i in &nodes {
         let name = g.node_name(i);
@@ -310,7 +313,10 @@ fn show_vlib_graph(dp: &mut Dataplane, a: &mut Args) -> R {
             .enumerate()
             .map(|(k, &t)| format!("{} [{k}]", g.node_name(t)))
             .collect();
-        let prevs: Vec<&str> = prev[i as usize].iter().map(|&p| g.node_name(p)).collect();
+        let prevs: Vec<&str> = previous_nodes(g, i)
+            .into_iter()
+            .map(|p| g.node_name(p))
+            .collect();
         let rows = nexts.len().max(prevs.len()).max(1);
         for r in 0..rows {
             let _ = writeln!(
@@ -355,11 +361,7 @@ fn show_node(dp: &mut Dataplane, a: &mut Args) -> R {
         NodeKind::Input => "input",
         NodeKind::Internal | NodeKind::Output => "internal",
     };
-    let state = match (g.node_kind(i), g.node_state(i)) {
-        (NodeKind::Input, NodeState::Polling) => "polling",
-        (NodeKind::Input, NodeState::Disabled) => "disabled",
-        _ => "active",
-    };
+    let state = node_state_name(g, i);
     let mut s = format!(
         "node {}, type {kind}, state {state}, index {i}\n",
         g.node_name(i)
@@ -411,10 +413,7 @@ fn show_node(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     if g.node_kind(i) != NodeKind::Input {
         s.push_str("\n\n  known previous nodes:");
-        let prev: Vec<u32> = g
-            .node_indices()
-            .filter(|&p| !g.is_placeholder(p) && g.nexts(p).contains(&i))
-            .collect();
+        let prev = previous_nodes(g, i);
         if prev.is_empty() {
             s.push_str("\n    none");
         }

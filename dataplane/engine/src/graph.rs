@@ -734,12 +734,7 @@ impl Graph {
                 info.name
             ));
         }
-        if !m.supported() {
-            return Err(format!(
-                "node function variant '{}' is not supported by this CPU",
-                m.name()
-            ));
-        }
+        m.check_supported()?;
         info.march = m;
         Ok(())
     }
@@ -747,12 +742,7 @@ impl Graph {
     /// Run variant `m` in every node that has variants, and in those registered later
     /// (`node { default { variant V } }`); refused, changing nothing, if the CPU cannot run it.
     pub fn set_default_variant(&mut self, m: March) -> Result<(), String> {
-        if !m.supported() {
-            return Err(format!(
-                "node function variant '{}' is not supported by this CPU",
-                m.name()
-            ));
-        }
+        m.check_supported()?;
         self.default_march = m;
         for info in self.info.iter_mut().filter(|i| i.multiarch) {
             info.march = m;

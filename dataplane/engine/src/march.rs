@@ -89,6 +89,18 @@ impl March {
         levels[self as usize]
     }
 
+    /// Ok if this CPU can run the variant, else the error every selection path reports.
+    pub fn check_supported(self) -> Result<March, String> {
+        if self.supported() {
+            Ok(self)
+        } else {
+            Err(format!(
+                "node function variant '{}' is not supported by this CPU",
+                self.name()
+            ))
+        }
+    }
+
     /// The best variant this CPU runs.
     pub fn best() -> March {
         March::ALL
