@@ -102,6 +102,8 @@ pub struct AclNode {
     /// from the L2 feature bitmap through these slots (VPP's `vnet_l2_feature_next`).
     pub l2: Option<graph_nodes::l2::FeatNext>,
     scratch: Box<Scratch>,
+    /// The last frame was mostly runs of one flow (see `kernel`).
+    repeats: bool,
 }
 
 /// Per-frame arrays of pass 1, kept in the node so that no frame pays for zeroing them (every
@@ -128,6 +130,7 @@ impl AclNode {
             sessions,
             features,
             l2: None,
+            repeats: false,
             scratch: Box::new(Scratch {
                 tuples: [Tuple::default(); FRAME_SIZE],
                 sws: [0; FRAME_SIZE],
@@ -142,6 +145,21 @@ impl AclNode {
 impl engine::march::Kernel for AclNode {
     #[inline(always)]
     fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        // Runs of one flow (a frame of one TCP stream) reuse the classification of the packet
+        // before; a frame of distinct flows runs the loop without that check, whose compare and
+        // live registers cost more than they save there. The frame before decides (the result
+        // is the same either way, only the speed differs).
+        if self.repeats {
+            self.run::<true>(cx, frame)
+        } else {
+            self.run::<false>(cx, frame)
+        }
+    }
+}
+
+impl AclNode {
+    #[inline(always)]
+    fn run<const CACHE: bool>(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let is_input = self.is_input;
         let dir = if is_input { RX } else { TX };
         let am = self.main.read();
@@ -197,6 +215,14 @@ impl engine::march::Kernel for AclNode {
             sws[k] = sw;
             cand[k] = NO_LOOKUP;
         }
+        // Whether the next frame takes the CACHE loop: sampled on every eighth packet.
+        let (mut samples, mut repeats) = (0usize, 0usize);
+        for k in (1..n).step_by(8) {
+            samples += 1;
+            repeats +=
+                (tuples[k].packed() == tuples[k - 1].packed() && sws[k] == sws[k - 1]) as usize;
+        }
+        self.repeats = repeats * 2 > samples;
         for j in 0..n_lookups {
             let (k0, k1) = keys[j];
             cand[lookups[j] as usize] = st.lookup(k0, k1);
@@ -213,6 +239,8 @@ impl engine::march::Kernel for AclNode {
         // Rule counters are added in runs of the same (ACL, rule), as VPP does: one table
         // access per run instead of per packet.
         let mut run = (u32::MAX, u32::MAX, 0u64, 0u64);
+        // The last classification (CACHE only): key, interface, result.
+        let mut last = ((u64::MAX, u64::MAX), u32::MAX, None);
         for k in 0..n {
             let bi = frame[k];
             let t = tuples[k];
@@ -251,7 +279,17 @@ impl engine::march::Kernel for AclNode {
                 }
             }
             if check {
-                if let Some(mm) = classifiers.get(sw as usize).and_then(|c| c.lookup(&t)) {
+                let packed = if CACHE { t.packed() } else { (0, 0) };
+                let found = if CACHE && sw == last.1 && packed == last.0 {
+                    last.2
+                } else {
+                    let r = classifiers.get(sw as usize).and_then(|c| c.lookup(&t));
+                    if CACHE {
+                        last = (packed, sw, r);
+                    }
+                    r
+                };
+                if let Some(mm) = found {
                     action = mm.action as u8;
                     acl = mm.acl;
                     rule = mm.rule;

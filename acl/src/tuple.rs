@@ -124,6 +124,19 @@ impl Tuple {
         Some(t)
     }
 
+    /// Every field in two words, for a cheap equality test (two compares instead of seven).
+    #[inline(always)]
+    pub fn packed(&self) -> (u64, u64) {
+        (
+            u32::from_ne_bytes(self.src) as u64 | (u32::from_ne_bytes(self.dst) as u64) << 32,
+            self.proto as u64
+                | (self.sport as u64) << 8
+                | (self.dport as u64) << 24
+                | (self.tcp_flags as u64) << 40
+                | (self.flags as u64) << 48,
+        )
+    }
+
     /// Give a fragment other than the first its datagram's L4 fields (from the shallow virtual
     /// reassembly): it then matches rules and sessions as its first fragment does.
     #[inline]

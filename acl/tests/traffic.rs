@@ -647,3 +647,61 @@ trace add virtio-input 10",
     }
     done(&a);
 }
+
+/// Frames of one flow take the node's run-cache loop (the classification of a packet is reused
+/// for the next packet of the same 5-tuple, TCP flags and interface): runs of permitted and
+/// denied packets that differ only in port or TCP flags must still be judged one by one.
+#[test]
+fn runs_of_one_flow_are_classified_packet_by_packet() {
+    let mut a = app(
+        "set acl-plugin acl permit proto 6 dport 80, permit proto 6 dport 443 tcpflags 2 mask 18
+set acl-plugin interface tap1 input acl 0",
+    );
+    a.dp.graph.vm.clock = dataplane::engine::clock::Clock::manual(SEC);
+    // One frame of one flow: the next frame runs the cached loop.
+    for _ in 0..256 {
+        inject_frame(&a.dp, "tap1", SEC, c2s(1000, 80, 0x02)).unwrap();
+    }
+    a.dp.run_until_idle();
+    assert_eq!(sent(&a, "tap2").len(), 256);
+    // Runs of three: dport 80 (permit), 22 (deny), 443 SYN (permit), 443 SYN-ACK (deny).
+    let mut permitted = 0;
+    for i in 0..256 {
+        let (dport, flags, ok) = [
+            (80, 0x02, true),
+            (22, 0x02, false),
+            (443, 0x02, true),
+            (443, 0x12, false),
+        ][(i / 3) % 4];
+        permitted += ok as usize;
+        inject_frame(&a.dp, "tap1", SEC, c2s(1000, dport, flags)).unwrap();
+    }
+    a.dp.run_until_idle();
+    let out = sent(&a, "tap2");
+    assert_eq!(out.len(), 256 + permitted);
+    assert!(out[256..]
+        .iter()
+        .all(|p| matches!(five_tuple(p).3, 80 | 443)));
+    assert_eq!(
+        err_count(&a, IN, "ACL permit packets"),
+        (256 + permitted) as u64
+    );
+    assert_eq!(
+        err_count(&a, IN, "ACL deny packets"),
+        (256 - permitted) as u64
+    );
+    // And distinct flows after that (the plain loop again).
+    for p in 0..256u16 {
+        inject_frame(
+            &a.dp,
+            "tap1",
+            SEC,
+            c2s(2000 + p, if p % 2 == 0 { 80 } else { 22 }, 0x02),
+        )
+        .unwrap();
+    }
+    a.dp.run_until_idle();
+    assert_eq!(sent(&a, "tap2").len(), 256 + permitted + 128);
+    assert_eq!(err_count(&a, IN, "checked packets"), 768);
+    done(&a);
+}
