@@ -161,6 +161,7 @@ fn init_tunnels(dp: &mut Dataplane, h: &Ip4Handle) {
                 cfg: cfg.clone(),
                 fib: h.fib.clone(),
                 interfaces: h.interfaces.clone(),
+                traced: Box::new([(0, 0, 0); engine::graph::FRAME_SIZE]),
             }),
         );
     }

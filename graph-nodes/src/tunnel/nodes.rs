@@ -1,6 +1,6 @@
 //! `vxlan4-encap`, `vxlan4-input`, `geneve4-encap`, `geneve4-input`.
 
-use engine::buffer::{flags, BufferIndex, INVALID_INDEX, RX, TX};
+use engine::buffer::{flags, BufferIndex, BUFFER_PRE_DATA_SIZE, INVALID_INDEX, RX, TX};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
 use engine::interface::SharedInterfaces;
 use engine::loopback::l2_header_len;
@@ -321,6 +321,9 @@ pub struct TunnelInput {
     pub fib: SharedFib,
     /// Interface tables.
     pub interfaces: SharedInterfaces,
+    /// What the trace records of a traced frame need, per packet: (tunnel index, VNI, error);
+    /// kept in the node so that no frame pays for clearing it.
+    pub(crate) traced: Box<[(u32, u32, u32); FRAME_SIZE]>,
 }
 
 /// (tunnel header length, VNI, payload protocol) of a tunnel header, or the decap error.
@@ -356,7 +359,9 @@ impl engine::march::Kernel for TunnelInput {
         use decap_errors as e;
         let c = self.cfg.load();
         let mut nexts = [decap_next::DROP; FRAME_SIZE];
+        let traced = &mut *self.traced;
         let tracing = cx.tracing();
+        let ebase = cx.error_index(0);
         let fib = self.fib.read();
         let im = self.interfaces.read();
         let mut n_ok = 0u64;
@@ -366,18 +371,35 @@ impl engine::march::Kernel for TunnelInput {
         let mut last_tunnel: ((u32, u32, u32), Option<&Tunnel>) = ((0, 0, u32::MAX), None);
         // Receive counters of the tunnel interfaces: (sw_if_index, packets, bytes).
         let mut rx = (u32::MAX, 0u64, 0u64);
+        let n = frame.len().min(FRAME_SIZE);
+        let frame = &frame[..n];
+        let mut bufs = cx.vm.buffers.frame_view();
         for (k, &bi) in frame.iter().enumerate() {
-            let m = cx.vm.buffers.meta(bi);
-            let (m_flags, l3_off, m_sw) = (m.flags, m.l3_hdr_offset, m.sw_if_index);
-            // The outer source: from the IPv4 header in front of the UDP one.
-            let outer_src = if m_flags & flags::L3_HDR_OFFSET_VALID != 0 {
-                let raw = cx.vm.buffers.raw_from(bi, l3_off);
-                raw.get(12..16)
-                    .map(|a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]))
+            // One data access from the outer IPv4 header (in front of the UDP one) on.
+            let mm = bufs.meta_mut(bi);
+            let back = if mm.flags & flags::L3_HDR_OFFSET_VALID != 0
+                && mm.l3_hdr_offset as i32 >= -(BUFFER_PRE_DATA_SIZE as i32)
+            {
+                u16::try_from(mm.current_data() as i32 - mm.l3_hdr_offset as i32).unwrap_or(0)
             } else {
-                None
+                0
             };
-            let d = cx.vm.buffers.data(bi);
+            let (m, all) = if back > 0 {
+                // Cannot fail: the outer header is inside the buffer (checked above).
+                match bufs.meta_and_data_with_headroom_mut(bi, back) {
+                    Some(x) => x,
+                    None => continue,
+                }
+            } else {
+                bufs.meta_and_data_mut(bi)
+            };
+            let back = back as usize;
+            let outer_src = match all.get(12..16) {
+                Some(a) if back >= 16 => Some(u32::from_be_bytes([a[0], a[1], a[2], a[3]])),
+                _ => None,
+            };
+            let d = &all[back..];
+            let m_sw = m.sw_if_index;
             let mut error = e::DECAPSULATED;
             let mut vni = 0u32;
             let mut index = u32::MAX;
@@ -417,9 +439,10 @@ impl engine::march::Kernel for TunnelInput {
                                 error = e::DOWN;
                             } else if t.l3_mode && proto == geneve::PROTO_IP4 {
                                 next = decap_next::IP4_INPUT;
-                                if !cx.vm.buffers.meta_mut(bi).strip(hlen as u16) {
+                                if !m.strip(hlen as u16) {
                                     error = e::TOO_SHORT;
                                 }
+                                m.sw_if_index[RX] = t.sw_if_index;
                             } else if proto != geneve::PROTO_TEB {
                                 error = e::BAD_PROTOCOL;
                             } else if inner.len() < 14 {
@@ -427,7 +450,6 @@ impl engine::march::Kernel for TunnelInput {
                             } else {
                                 let l2 = l2_header_len(inner);
                                 let is_ip4 = inner[l2 as usize - 2..l2 as usize] == [8, 0];
-                                let sw = t.sw_if_index;
                                 let strip = if t.l3_mode {
                                     // An L3-mode tunnel takes the inner IPv4 packet whatever
                                     // its destination MAC (Antrea's aa:bb:cc:dd:ee:ff).
@@ -440,19 +462,15 @@ impl engine::march::Kernel for TunnelInput {
                                     next = t.decap_next;
                                     hlen
                                 };
-                                let mm = cx.vm.buffers.meta_mut(bi);
-                                mm.strip(strip as u16);
-                                mm.sw_if_index[RX] = sw;
+                                m.strip(strip as u16);
+                                m.sw_if_index[RX] = t.sw_if_index;
                                 if next == decap_next::L2_INPUT {
-                                    mm.l2_hdr_offset = mm.current_data();
-                                    mm.flags |= flags::L2_HDR_OFFSET_VALID;
-                                    mm.set_l2_len(l2);
+                                    m.l2_hdr_offset = m.current_data();
+                                    m.flags |= flags::L2_HDR_OFFSET_VALID;
+                                    m.set_l2_len(l2);
                                 } else {
-                                    mm.l3_hdr_offset = mm.current_data();
+                                    m.l3_hdr_offset = m.current_data();
                                 }
-                            }
-                            if t.l3_mode && next == decap_next::IP4_INPUT {
-                                cx.vm.buffers.meta_mut(bi).sw_if_index[RX] = t.sw_if_index;
                             }
                         }
                     }
@@ -460,34 +478,51 @@ impl engine::march::Kernel for TunnelInput {
             }
             if error != e::DECAPSULATED {
                 next = decap_next::DROP;
-                cx.set_error(bi, error);
+                m.error = ebase + error;
             } else {
                 n_ok += 1;
-                let (sw, len) = {
-                    let mm = cx.vm.buffers.meta(bi);
-                    (mm.sw_if_index[RX], mm.current_length() as u64)
-                };
+                let (sw, len) = (m.sw_if_index[RX], m.current_length() as u64);
                 if rx.0 != sw {
                     flush_rx(cx, rx);
+                    bufs = cx.vm.buffers.frame_view();
                     rx = (sw, 0, 0);
                 }
                 rx.1 += 1;
                 rx.2 += len;
             }
             nexts[k] = next;
-            if tracing && cx.vm.buffers.meta(bi).is_traced() {
-                if let Some(r) = cx.trace(bi) {
-                    r.u[0] = index as u64;
-                    r.u[1] = vni as u64;
-                    r.u[2] = next as u64;
-                    r.u[3] = error as u64;
-                }
+            if tracing {
+                traced[k] = (index, vni, error);
             }
         }
         drop((fib, im));
         flush_rx(cx, rx);
+        if tracing {
+            trace_decaps(cx, frame, &nexts, &traced[..n]);
+        }
         cx.count_error(e::DECAPSULATED, n_ok);
-        cx.enqueue(frame, &nexts[..frame.len()]);
+        cx.enqueue(frame, &nexts[..n]);
+    }
+}
+
+/// The trace records of a decap frame's traced packets.
+#[cold]
+fn trace_decaps(
+    cx: &mut NodeCx<'_>,
+    frame: &[BufferIndex],
+    nexts: &[u16],
+    traced: &[(u32, u32, u32)],
+) {
+    for ((&bi, &next), &(index, vni, error)) in frame.iter().zip(nexts).zip(traced) {
+        if !cx.vm.buffers.meta(bi).is_traced() {
+            continue;
+        }
+        if let Some(r) = cx.trace(bi) {
+            r.u[0] = index as u64;
+            r.u[1] = vni as u64;
+            r.u[2] = next as u64;
+            r.u[3] = error as u64;
+        }
     }
 }
 
