@@ -97,12 +97,13 @@ fn pin_to_core(core: u32) -> Result<(), String> {
 /// The descriptors the idle loop waits on: one per live device that has one (a deleted
 /// interface's is gone).
 pub fn device_fds(app: &App) -> Vec<RawFd> {
-    app.dp
-        .devices
-        .iter()
-        .flatten()
-        .filter_map(|d| d.try_lock().and_then(|d| d.fd()))
-        .collect()
+    let mut fds = Vec::new();
+    for d in app.dp.devices.iter().flatten() {
+        if let Some(d) = d.try_lock() {
+            d.wait_fds(&mut fds);
+        }
+    }
+    fds
 }
 
 /// What the idle loop waits on: the devices, and the metrics server's wake-up descriptor.

@@ -365,3 +365,119 @@ fn taps_with_gso_carry_pod_tcp_and_udp() {
         assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
     }
 }
+
+/// python3: `recv PORT N` waits for a datagram from each of N source ports; `send ADDR PORT N`
+/// sends one datagram from each of N sockets per round (the kernel hashes each flow to one of
+/// the tap's queues).
+const UDP_FLOWS: &str = r#"
+import socket, sys, time
+if sys.argv[1] == "recv":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[2])))
+    s.settimeout(20); n = int(sys.argv[3]); seen = set()
+    while len(seen) < n:
+        d, a = s.recvfrom(2048)
+        if d == b"flow" * 100: seen.add(a[1])
+    print("flows", len(seen))
+else:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(sys.argv[4]))]
+    for r in range(100):
+        for s in socks: s.sendto(b"flow" * 100, (sys.argv[2], int(sys.argv[3])))
+        time.sleep(0.2)
+"#;
+
+/// A tap with two kernel queues (`num-rx-queues 2`, IFF_MULTI_QUEUE): the pod's flows are spread
+/// over both, every queue is received from, and `show tap`, `show interface rx-placement` and
+/// `show hardware-interfaces` list the queues.
+#[test]
+fn multi_queue_tap_receives_on_every_queue() {
+    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
+        eprintln!("skipped: needs root and /dev/net/tun");
+        return;
+    }
+    let a = Netns::new("mqa");
+    let b = Netns::new("mqb");
+    let id = std::process::id() % 10_000;
+    let mut app = App::new(Mode::Live);
+    engine::drivers::install(&mut app.dp);
+    for (k, ns) in [&a, &b].into_iter().enumerate() {
+        app.exec(&format!(
+            "create tap id {k} host-if-name dpq{id}{k} host-ns {} host-ip4-addr 10.81.{}.2/24 host-ip4-gw 10.81.{}.1 num-rx-queues 2 host-mtu-size 1400",
+            ns.0,
+            k + 1,
+            k + 1
+        ))
+        .unwrap();
+        app.exec_script(&format!(
+            "set interface state tap{k} up\nset interface ip address tap{k} 10.81.{}.1/24",
+            k + 1
+        ))
+        .unwrap();
+    }
+    let sys = |ns: &Netns, what: &str| {
+        let out = ns
+            .exec(&["cat", &format!("/sys/class/net/dpq{id}0/{what}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(sys(&a, "mtu"), "1400");
+    let recv = b
+        .exec(&["python3", "-c", UDP_FLOWS, "recv", "5400", "32"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut send = a
+        .exec(&[
+            "python3",
+            "-c",
+            UDP_FLOWS,
+            "send",
+            "10.81.2.2",
+            "5400",
+            "32",
+        ])
+        .spawn()
+        .unwrap();
+    let st = run_until_exit(&mut app, vec![recv], Duration::from_secs(30));
+    let _ = send.kill();
+    let _ = send.wait();
+    assert!(
+        st[0],
+        "UDP flows failed\n{}",
+        app.exec("show errors").unwrap()
+    );
+    let tap = app.exec("show tap tap0").unwrap();
+    assert!(tap.contains("  Number of RX Virtqueue  2\n"), "{tap}");
+    let per_queue: Vec<u64> = tap
+        .lines()
+        .filter_map(|l| l.split("frames received ").nth(1))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(per_queue.len(), 2, "{tap}");
+    assert!(per_queue.iter().all(|&n| n > 0), "both queues: {tap}");
+    let fds = tap.lines().find(|l| l.starts_with("  tap-fds ")).unwrap();
+    assert_eq!(fds.split_whitespace().count(), 3, "{fds}");
+    assert_eq!(
+        app.exec("show interface rx-placement").unwrap(),
+        "Thread 0 (vpp_main):
+  node virtio-input:
+    tap0 queue 0 (adaptive)
+    tap0 queue 1 (adaptive)
+    tap1 queue 0 (adaptive)
+    tap1 queue 1 (adaptive)"
+    );
+    let hw = app.exec("show hardware-interfaces tap0").unwrap();
+    assert!(
+        hw.contains(
+            "\n  RX Queues:\n    queue thread         mode\n    0     main (0)       adaptive\n    1     main (0)       adaptive\n  TX Queues:\n"
+        ),
+        "{hw}"
+    );
+    for k in [2u32, 1] {
+        app.dp.delete_interface(k).unwrap();
+    }
+    assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
+    // The host side went with the tap (every queue's descriptor closed).
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(sys(&a, "mtu").is_empty());
+}

@@ -404,3 +404,39 @@ fn interface_macs_must_be_unicast_except_vpps_documented_multicast_hw_addr() {
     app.exec("set interface mac address tap0 02:00:00:00:00:09")
         .unwrap();
 }
+
+#[test]
+fn show_interface_rx_placement_lists_every_receive_queue() {
+    let mut app = App::new(Mode::Replay);
+    app.exec_script(
+        "create packet-generator interface pg0
+create tap id 1 num-rx-queues 2
+create tap id 2
+create loopback interface",
+    )
+    .unwrap();
+    assert_eq!(
+        app.exec("show interface rx-placement").unwrap(),
+        "Thread 0 (vpp_main):
+  node pg-input:
+    pg0 queue 0 (polling)
+  node virtio-input:
+    tap1 queue 0 (polling)
+    tap2 queue 0 (polling)"
+    );
+    // Bad values change nothing and say what is expected.
+    for (cmd, want) in [
+        (
+            "create tap id 3 num-rx-queues 0",
+            "num-rx-queues 0 out of range 1..64",
+        ),
+        (
+            "create tap id 3 host-mtu-size 9000",
+            "host-mtu-size 9000 out of range 68..2034 (a frame must fit one 2048-byte buffer; jumbo frames need buffer chains)",
+        ),
+    ] {
+        assert_eq!(app.exec(cmd).unwrap_err().to_string(), want);
+    }
+    assert!(app.exec("show interface tap3").is_err());
+    app.exec("create tap id 3 host-mtu-size 2034").unwrap();
+}

@@ -78,6 +78,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("show memory", "show memory [verbose]", show_memory),
         ("show interface", "show interface [<interface> ...]", show_interface),
         (
+            "show interface rx-placement",
+            "show interface rx-placement",
+            show_rx_placement,
+        ),
+        (
             "show hardware-interfaces",
             "show hardware-interfaces [<interface>]",
             show_hardware,
@@ -110,7 +115,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "create tap",
-            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [gso] [csum-offload] [gro-coalesce]",
+            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [host-mtu-size <n>] [num-rx-queues <n>] [gso] [csum-offload] [gro-coalesce]",
             create_tap,
         ),
         (
@@ -853,9 +858,77 @@ fn show_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     Ok(format_interfaces(dp, &only))
 }
 
+/// Every receiving interface's (input node, sw_if_index, receive queues, mode): the rows of
+/// `show interface rx-placement`. Live devices that can wake the idle loop (a descriptor) are
+/// VPP's `adaptive` (polled under traffic, waited on when idle), unless a DPDK port keeps the
+/// loop polling; replays and packet generators poll.
+fn rx_placement(dp: &Dataplane) -> Vec<(&'static str, u32, u32, &'static str)> {
+    let im = dp.interfaces.read();
+    let polling = dp.mode == Mode::Replay
+        || im
+            .hw
+            .iter()
+            .any(|h| h.class == DeviceClass::Dpdk && !im.sw[h.sw_if_index as usize].deleted);
+    let mut rows = Vec::new();
+    for h in &im.hw {
+        let sw = h.sw_if_index;
+        let Some(node) = h.class.input_node() else {
+            continue;
+        };
+        if im.sw[sw as usize].deleted {
+            continue;
+        }
+        let Some(Some(dev)) = dp.devices.get(sw as usize) else {
+            continue;
+        };
+        let d = dev.lock();
+        let mode = if polling || d.fd().is_none() {
+            "polling"
+        } else {
+            "adaptive"
+        };
+        rows.push((node, sw, d.rx_queues(), mode));
+    }
+    // Grouped by input node, in the order the nodes first appear.
+    let mut order: Vec<&'static str> = Vec::new();
+    for r in &rows {
+        if !order.contains(&r.0) {
+            order.push(r.0);
+        }
+    }
+    rows.sort_by_key(|r| order.iter().position(|&n| n == r.0));
+    rows
+}
+
+fn show_rx_placement(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let rows = rx_placement(dp);
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    let im = dp.interfaces.read();
+    let mut s = String::from("Thread 0 (vpp_main):");
+    let mut node = "";
+    for (n, sw, queues, mode) in rows {
+        if n != node {
+            let _ = write!(s, "\n  node {n}:");
+            node = n;
+        }
+        for q in 0..queues {
+            let _ = write!(s, "\n    {} queue {q} ({mode})", im.sw[sw as usize].name);
+        }
+    }
+    Ok(s)
+}
+
 fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
     let want = a.next_word();
     a.expect_end()?;
+    let placement = if dp.mode == Mode::Live {
+        rx_placement(dp)
+    } else {
+        Vec::new()
+    };
     let im = dp.interfaces.read();
     let mut s = format!(
         "{}{}{}{}",
@@ -880,9 +953,18 @@ fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
             DeviceClass::Vxlan => "vxlan",
             DeviceClass::Geneve => "geneve",
         };
+        // A live device's queues, as VPP lists them (all on the main thread until workers).
+        let mut queues = String::new();
+        if let Some((_, _, n, mode)) = placement.iter().find(|p| p.1 == h.sw_if_index) {
+            queues.push_str("\n  RX Queues:\n    queue thread         mode");
+            for q in 0..*n {
+                let _ = write!(queues, "\n    {:<6}{:<15}{mode}", q, "main (0)");
+            }
+            queues.push_str("\n  TX Queues:\n    queue shared thread(s)\n    0     no     0");
+        }
         let _ = write!(
             s,
-            "\n{}{}{}  {}\n  Ethernet address {}\n  driver {} instance {}{}",
+            "\n{}{}{}  {}{queues}\n  Ethernet address {}\n  driver {} instance {}{}",
             left(&sw.name, 32),
             center(&h.hw_if_index.to_string(), 5),
             center(if h.link_up { "up" } else { "down" }, 6),
@@ -1133,6 +1215,23 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
             // also TCP/UDP super-frames (up to 64 KB in one read), `gro-coalesce` (with gso)
             // merges runs of TCP segments into one write towards the pod.
             spec.options.push((key.to_string(), "1".into()));
+        } else if a.keyword("num-rx-queues") {
+            // One kernel queue (IFF_MULTI_QUEUE descriptor) per receive queue, as VPP's tapv2.
+            let n = a.u32()?;
+            if !(1..=64).contains(&n) {
+                return Err(err(format!("num-rx-queues {n} out of range 1..64")));
+            }
+            spec.options.push(("num-rx-queues".into(), n.to_string()));
+        } else if a.keyword("host-mtu-size") {
+            let n = a.u32()?;
+            let max = crate::drivers::tap::MAX_HOST_MTU;
+            if !(68..=max).contains(&n) {
+                return Err(err(format!(
+                    "host-mtu-size {n} out of range 68..{max} (a frame must fit one {}-byte buffer; jumbo frames need buffer chains)",
+                    crate::buffer::BUFFER_DATA_SIZE
+                )));
+            }
+            spec.options.push(("host-mtu-size".into(), n.to_string()));
         } else if a.keyword("rx-ring-size") || a.keyword("tx-ring-size") {
             let n = a.u32()?;
             if !n.is_power_of_two() || n > 32768 {

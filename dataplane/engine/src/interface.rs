@@ -223,6 +223,15 @@ pub trait Device: Any + Send {
     fn fd(&self) -> Option<std::os::fd::RawFd> {
         None
     }
+    /// Receive queues the device polls (`show interface rx-placement`).
+    fn rx_queues(&self) -> u32 {
+        1
+    }
+    /// Every descriptor the idle loop must wait on (a multi-queue device has one per queue);
+    /// by default the one of [`Device::fd`].
+    fn wait_fds(&self, out: &mut Vec<std::os::fd::RawFd>) {
+        out.extend(self.fd());
+    }
 }
 
 /// Shared handle to a device (held by the input node and the tx node).

@@ -280,11 +280,27 @@ impl Device for AfXdpDevice {
         sent
     }
 
+    fn rx_queues(&self) -> u32 {
+        self.n_queues
+    }
+
     fn fd(&self) -> Option<RawFd> {
         // SAFETY: x is live.
         self.x
             .map(|x| unsafe { sys::dp_xsk_fd(x.as_ptr(), 0) })
             .filter(|&fd| fd >= 0)
+    }
+
+    fn wait_fds(&self, out: &mut Vec<RawFd>) {
+        if let Some(x) = self.x {
+            for q in 0..self.n_queues {
+                // SAFETY: x is live and q is one of its queues.
+                let fd = unsafe { sys::dp_xsk_fd(x.as_ptr(), q) };
+                if fd >= 0 {
+                    out.push(fd);
+                }
+            }
+        }
     }
 
     fn shutdown(&mut self) {

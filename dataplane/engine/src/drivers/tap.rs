@@ -1,5 +1,6 @@
 //! TAP driver (VPP's `create tap`, "tapv2"): a Linux TAP device opened with the virtio-net header
-//! (IFF_VNET_HDR), polled in bursts. Each frame is read straight into a pool buffer with `readv`
+//! (IFF_VNET_HDR), polled in bursts; with `num-rx-queues N`, N kernel queues (IFF_MULTI_QUEUE),
+//! each polled in turn (the kernel spreads the host's flows over them by hash). Each frame is read straight into a pool buffer with `readv`
 //! (header into a scratch array, frame into the buffer's data area), and written with `writev`.
 //!
 //! Offloads as VPP's flags name them: with `csum-offload` the kernel may hand us frames with a
@@ -26,6 +27,7 @@ const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 const IFF_VNET_HDR: libc::c_short = 0x4000;
+const IFF_MULTI_QUEUE: libc::c_short = 0x0100;
 const TUN_F_CSUM: libc::c_ulong = 0x01;
 const TUN_F_TSO4: libc::c_ulong = 0x02;
 const TUN_F_USO4: libc::c_ulong = 0x20;
@@ -33,6 +35,8 @@ const TUN_F_USO4: libc::c_ulong = 0x20;
 const GSO_MAX_FRAME: usize = 65_536 + 64;
 /// `virtio_net_hdr_v1` (with num_buffers).
 pub const VNET_HDR_LEN: usize = 12;
+/// Largest `host-mtu-size`: a frame the host sends without GSO must fit one buffer.
+pub const MAX_HOST_MTU: u32 = BUFFER_DATA_SIZE as u32 - 14;
 
 #[repr(C)]
 struct IfReq {
@@ -135,6 +139,52 @@ pub fn ip_cmd(ns: Option<&str>, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// Open one queue of tap `host_name` (creating the tap with the first): `/dev/net/tun` with
+/// IFF_VNET_HDR, and IFF_MULTI_QUEUE when the tap has several queues.
+fn open_queue(host_name: &str, multi: bool) -> Result<OwnedFd, String> {
+    let path = CString::new("/dev/net/tun").expect("no NUL");
+    // SAFETY: path is a valid NUL-terminated string; open has no other preconditions.
+    let raw = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if raw < 0 {
+        return Err(format!(
+            "cannot open /dev/net/tun: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: raw is a freshly opened descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        flags: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | if multi { IFF_MULTI_QUEUE } else { 0 },
+        _pad: [0; 22],
+    };
+    for (d, s) in req.name.iter_mut().zip(host_name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: TUNSETIFF reads and writes an ifreq, which IfReq lays out (name, flags, pad to
+    // 40 bytes); req lives for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
+        return Err(format!(
+            "cannot create tap `{host_name}`: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let hdr_len: libc::c_int = VNET_HDR_LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads an int from the pointer, which is valid for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ, &hdr_len) } < 0 {
+        return Err(format!(
+            "cannot set the virtio-net header size on `{host_name}`: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(fd)
+}
+
 /// The reaper key of a tap's host interface: the name it is created with (it is created in our
 /// namespace and only then moved to the pod's).
 pub fn tap_key(host_name: &str) -> String {
@@ -143,7 +193,13 @@ pub fn tap_key(host_name: &str) -> String {
 
 /// A TAP device.
 pub struct TapDevice {
-    fd: OwnedFd,
+    /// One descriptor per kernel queue (`num-rx-queues`; IFF_MULTI_QUEUE when more than one).
+    /// Every queue is received from; frames are sent on the first.
+    fds: Vec<OwnedFd>,
+    /// Queue to read first next time (round robin, so no queue starves).
+    next_queue: usize,
+    /// Frames received per queue (`show tap`).
+    rx_per_queue: Vec<u64>,
     /// Host-side interface name.
     pub host_name: String,
     /// Namespace the host side lives in.
@@ -177,46 +233,17 @@ impl TapDevice {
                 "host interface name `{host_name}` must be 1..15 characters"
             ));
         }
-        let path = CString::new("/dev/net/tun").expect("no NUL");
-        // SAFETY: path is a valid NUL-terminated string; open has no other preconditions.
-        let raw = unsafe {
-            libc::open(
-                path.as_ptr(),
-                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
-            )
+        let n_queues = match spec.option("num-rx-queues") {
+            Some(n) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| format!("num-rx-queues `{n}`: expected 1..64"))?,
+            None => 1,
         };
-        if raw < 0 {
-            return Err(format!(
-                "cannot open /dev/net/tun: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: raw is a freshly opened descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut req = IfReq {
-            name: [0; libc::IFNAMSIZ],
-            flags: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
-            _pad: [0; 22],
-        };
-        for (d, s) in req.name.iter_mut().zip(host_name.bytes()) {
-            *d = s as libc::c_char;
-        }
-        // SAFETY: TUNSETIFF reads and writes an ifreq, which IfReq lays out (name, flags, pad to
-        // 40 bytes); req lives for the call.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
-            return Err(format!(
-                "cannot create tap `{host_name}`: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let hdr_len: libc::c_int = VNET_HDR_LEN as libc::c_int;
-        // SAFETY: TUNSETVNETHDRSZ reads an int from the pointer, which is valid for the call.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ, &hdr_len) } < 0 {
-            return Err(format!(
-                "cannot set the virtio-net header size on `{host_name}`: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+        let fds = (0..n_queues)
+            .map(|_| open_queue(&host_name, n_queues > 1))
+            .collect::<Result<Vec<_>, _>>()?;
         // Without `gso`/`csum-offload` the kernel hands us complete frames with computed
         // checksums and no GSO. USO is asked for where the kernel has it (6.2 and later).
         let coalesce = spec.option("gro-coalesce").is_some();
@@ -227,8 +254,11 @@ impl TapDevice {
             (false, true) => TUN_F_CSUM,
             _ => 0,
         };
-        // SAFETY: TUNSETOFFLOAD takes an unsigned long by value.
-        let set = |f: libc::c_ulong| unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD, f) } >= 0;
+        // SAFETY: TUNSETOFFLOAD takes an unsigned long by value. Every queue gets the same set.
+        let set = |f: libc::c_ulong| {
+            fds.iter()
+                .all(|fd| unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD, f) } >= 0)
+        };
         if !set(offloads) {
             offloads &= !TUN_F_USO4;
             if !set(offloads) {
@@ -239,7 +269,9 @@ impl TapDevice {
             }
         }
         let dev = TapDevice {
-            fd,
+            rx_per_queue: vec![0; fds.len()],
+            fds,
+            next_queue: 0,
             host_name,
             host_ns: spec.option("host-ns").map(str::to_string),
             scratch: if offloads & TUN_F_TSO4 != 0 {
@@ -261,10 +293,15 @@ impl TapDevice {
     fn configure_host(&self, spec: &DeviceSpec) -> Result<(), String> {
         let name = self.host_name.as_str();
         let ns = self.host_ns.as_deref();
-        // Frames must fit a buffer: keep the host MTU at Ethernet's default. MTU and MAC are set
+        // Frames must fit a buffer: the host MTU is Ethernet's default unless `host-mtu-size`
+        // (at most MAX_HOST_MTU) says otherwise. MTU and MAC are set
         // here, before a move to another namespace (they survive it); only what must happen
         // in the pod's namespace runs `ip`.
-        set_host_mtu(name, 1500)?;
+        let mtu = spec
+            .option("host-mtu-size")
+            .and_then(|m| m.parse::<i32>().ok())
+            .unwrap_or(1500);
+        set_host_mtu(name, mtu)?;
         if let Some(mac) = spec.option("host-mac-addr") {
             set_host_mac(name, mac)?;
         }
@@ -361,6 +398,67 @@ impl Device for TapDevice {
                 return r;
             }
         }
+        let nq = self.fds.len();
+        for k in 0..nq {
+            if r.n == out.len() || self.pending.is_some() {
+                break;
+            }
+            let q = (self.next_queue + k) % nq;
+            let before = r.n;
+            self.rx_queue(q, pool, out, &mut r);
+            self.rx_per_queue[q] += (r.n - before) as u64;
+        }
+        self.next_queue = (self.next_queue + 1) % nq;
+        r
+    }
+
+    fn tx_burst(&mut self, pool: &BufferPool, bufs: &[BufferIndex], _now: u64) -> usize {
+        self.tx_queue(0, pool, bufs)
+    }
+
+    fn fd(&self) -> Option<RawFd> {
+        self.fds.first().map(|fd| fd.as_raw_fd())
+    }
+
+    fn rx_queues(&self) -> u32 {
+        self.fds.len() as u32
+    }
+
+    fn wait_fds(&self, out: &mut Vec<RawFd>) {
+        out.extend(self.fds.iter().map(|fd| fd.as_raw_fd()));
+    }
+
+    fn shutdown(&mut self) {
+        // Closing the descriptors (on drop) removes the non-persistent tap; nothing else to undo.
+    }
+
+    fn retire_key(&self) -> Option<String> {
+        // Unregistering the host interface waits for RCU grace periods (~16 ms).
+        Some(tap_key(&self.host_name))
+    }
+}
+
+impl TapDevice {
+    /// Frames received per queue since creation.
+    pub fn rx_per_queue(&self) -> &[u64] {
+        &self.rx_per_queue
+    }
+
+    /// The queue descriptors.
+    pub fn queue_fds(&self) -> Vec<RawFd> {
+        self.fds.iter().map(|fd| fd.as_raw_fd()).collect()
+    }
+
+    /// Read queue `q` until it is empty, `out` is full or a super-frame's segments are left
+    /// pending.
+    fn rx_queue(
+        &mut self,
+        q: usize,
+        pool: &mut BufferPool,
+        out: &mut [BufferIndex],
+        r: &mut RxBurst,
+    ) {
+        let fd = self.fds[q].as_raw_fd();
         while r.n < out.len() {
             let Some(bi) = pool.alloc_one() else {
                 r.no_buf += 1;
@@ -388,7 +486,7 @@ impl Device for TapDevice {
             // SAFETY: the iovecs point into live, writable memory of the stated lengths (a
             // local array, the buffer's data area and the device's scratch area), exclusively
             // borrowed for the call.
-            let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), n_iov) };
+            let n = unsafe { libc::readv(fd, iov.as_ptr(), n_iov) };
             if n < 0 {
                 pool.free(&[bi]);
                 let e = std::io::Error::last_os_error();
@@ -423,7 +521,7 @@ impl Device for TapDevice {
                     vnet.gso_size,
                 ) {
                     Some(plan) if plan.len(0) <= BUFFER_DATA_SIZE => {
-                        self.emit_segments(Pending { plan, len, next: 0 }, pool, out, &mut r);
+                        self.emit_segments(Pending { plan, len, next: 0 }, pool, out, r);
                         if self.pending.is_some() {
                             break;
                         }
@@ -446,10 +544,11 @@ impl Device for TapDevice {
             out[r.n] = bi;
             r.n += 1;
         }
-        r
     }
 
-    fn tx_burst(&mut self, pool: &BufferPool, bufs: &[BufferIndex], _now: u64) -> usize {
+    /// Write the frames to queue `q`; returns how many were sent.
+    fn tx_queue(&mut self, q: usize, pool: &BufferPool, bufs: &[BufferIndex]) -> usize {
+        let fd = self.fds[q].as_raw_fd();
         let hdr = [0u8; VNET_HDR_LEN];
         let mut sent = 0;
         while sent < bufs.len() {
@@ -470,7 +569,7 @@ impl Device for TapDevice {
                 ];
                 // SAFETY: the iovecs point to live memory of the stated lengths; writev only
                 // reads.
-                if unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) } < 0 {
+                if unsafe { libc::writev(fd, iov.as_ptr(), 2) } < 0 {
                     break;
                 }
                 sent += n;
@@ -488,7 +587,7 @@ impl Device for TapDevice {
                 },
             ];
             // SAFETY: the iovecs point to live memory of the stated lengths; writev only reads.
-            let n = unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
+            let n = unsafe { libc::writev(fd, iov.as_ptr(), 2) };
             if n < 0 {
                 // Full queue or interface down: the caller counts the rest as tx errors.
                 break;
@@ -496,19 +595,6 @@ impl Device for TapDevice {
             sent += 1;
         }
         sent
-    }
-
-    fn fd(&self) -> Option<RawFd> {
-        Some(self.fd.as_raw_fd())
-    }
-
-    fn shutdown(&mut self) {
-        // Closing the descriptor (on drop) removes the non-persistent tap; nothing else to undo.
-    }
-
-    fn retire_key(&self) -> Option<String> {
-        // Unregistering the host interface waits for RCU grace periods (~16 ms).
-        Some(tap_key(&self.host_name))
     }
 }
 
@@ -564,18 +650,29 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
             let _ = writeln!(s, "  host-ip4-gw: {gw}");
         }
         let _ = writeln!(s, "  host-carrier-up: {}", u8::from(h.link_up));
-        let fd = dp
+        // (descriptor, frames received) per queue of a live tap.
+        let queues: Vec<(RawFd, u64)> = dp
             .devices
-            .get(h.hw_if_index as usize)
+            .get(h.sw_if_index as usize)
             .and_then(|d| d.as_ref())
-            .and_then(|d| d.lock().fd());
-        match (dp.mode, fd) {
-            (crate::Mode::Live, Some(fd)) => {
-                let _ = writeln!(s, "  tap-fds {fd}");
-            }
-            _ => {
-                let _ = writeln!(s, "  tap-fds (replay: pcap-backed)");
-            }
+            .map(|d| {
+                let d = d.lock();
+                let any: &dyn std::any::Any = &**d;
+                any.downcast_ref::<TapDevice>()
+                    .map(|t| {
+                        t.queue_fds()
+                            .into_iter()
+                            .zip(t.rx_per_queue().iter().copied())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        if dp.mode == crate::Mode::Live && !queues.is_empty() {
+            let fds: Vec<String> = queues.iter().map(|q| q.0.to_string()).collect();
+            let _ = writeln!(s, "  tap-fds {}", fds.join(" "));
+        } else {
+            let _ = writeln!(s, "  tap-fds (replay: pcap-backed)");
         }
         let gso = u8::from(opt("gso").is_some() || opt("gro-coalesce").is_some());
         let csum = u8::from(gso == 1 || opt("csum-offload").is_some());
@@ -593,6 +690,17 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
             "  admin state: {}",
             if sw.admin_up { "up" } else { "down" }
         );
+        if dp.mode == crate::Mode::Live && !queues.is_empty() {
+            // VPP prints its virtqueues here; ours are the kernel's tap queues.
+            let _ = writeln!(s, "  Number of RX Virtqueue  {}", queues.len());
+            let _ = writeln!(s, "  Number of TX Virtqueue  1");
+            for (q, (fd, n)) in queues.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "  Virtqueue (RX) {q}\n    tap-fd {fd}, frames received {n}"
+                );
+            }
+        }
     }
     Ok(s.trim_end().to_string())
 }
