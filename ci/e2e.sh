@@ -19,8 +19,12 @@
 # fails and `show errors` counts the ACL drop; `show trace` shows a packet from virtio-input to
 # tap2-output; the daemon stops cleanly on SIGTERM.
 #
-# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS [--streams N]] [--tap gso|csum-offload|gro-coalesce]
-#        (--tap: the pod and host taps are created with that VPP tapv2 flag; default none)
+# Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS [--streams N] [--udp BYTES]]
+#                  [--tap FLAG[,FLAG]]
+#        (--tap: the pod and host taps are created with those flags: gso, csum-offload,
+#        gro-coalesce (VPP's tapv2 flags) or io-uring (ours: batched tap I/O); default none.
+#        --udp: iperf3 sends UDP datagrams of BYTES at full rate instead of TCP, and packets per
+#        second are reported)
 #        ci/e2e.sh --two-node vxlan|geneve [--release]   (two nodes: ci/e2e-two-node.sh)
 #        (root; needs ip, ethtool, curl, python3; af_xdp needs libxdp, dpdk builds --features dpdk;
 #        --iperf also needs iperf3 and compares with the kernel forwarding between veths;
@@ -46,6 +50,7 @@ done
 PROFILE=debug
 IPERF=0
 STREAMS=1
+UDP_LEN=0
 TAP_FLAGS=""
 UPLINK_KIND=af_packet
 while [ $# -gt 0 ]; do
@@ -55,10 +60,14 @@ while [ $# -gt 0 ]; do
         --streams) STREAMS="${2:?--streams needs a number}"; shift
                    case "$STREAMS" in ''|*[!0-9]*|0) echo "--streams: expected a number of iperf3 streams (1-128), got $STREAMS" >&2; exit 2 ;; esac ;;
         --uplink) UPLINK_KIND="${2:?--uplink needs af_packet, af_xdp or dpdk}"; shift ;;
-        --tap) TAP_FLAGS="${2:?--tap needs gso, csum-offload or gro-coalesce}"; shift
-               case "$TAP_FLAGS" in gso|csum-offload) ;; gro-coalesce) TAP_FLAGS="gso gro-coalesce" ;;
-                   *) echo "--tap: expected gso, csum-offload or gro-coalesce, got $TAP_FLAGS" >&2; exit 2 ;; esac ;;
-        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS [--streams N]] [--tap gso|csum-offload|gro-coalesce] | --two-node vxlan|geneve" >&2; exit 2 ;;
+        --udp) UDP_LEN="${2:?--udp needs a datagram size}"; shift
+               case "$UDP_LEN" in ''|*[!0-9]*) echo "--udp: expected a datagram size in bytes (16-1472), got $UDP_LEN" >&2; exit 2 ;; esac
+               if [ "$UDP_LEN" -lt 16 ] || [ "$UDP_LEN" -gt 1472 ]; then echo "--udp: expected a datagram size in bytes (16-1472), got $UDP_LEN" >&2; exit 2; fi ;;
+        --tap) for f in $(echo "${2:?--tap needs gso, csum-offload, gro-coalesce or io-uring}" | tr , ' '); do
+                   case "$f" in gso|csum-offload|io-uring) TAP_FLAGS="$TAP_FLAGS $f" ;; gro-coalesce) TAP_FLAGS="$TAP_FLAGS gso gro-coalesce" ;;
+                       *) echo "--tap: expected gso, csum-offload, gro-coalesce or io-uring (comma-separated), got $f" >&2; exit 2 ;; esac
+               done; shift ;;
+        *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS [--streams N] [--udp BYTES]] [--tap FLAG[,FLAG]] | --two-node vxlan|geneve" >&2; exit 2 ;;
     esac
     shift
 done
@@ -256,24 +265,38 @@ dpctl show nat44 sessions >/dev/null || fail "show nat44 sessions"
 dpctl show errors | sed "s/^/    /"
 
 if [ "$IPERF" -gt 0 ]; then
-    log "iperf3 pod A -> pod B through the dataplane ($PROFILE build), ${IPERF}s, $STREAMS stream(s)"
+    # TCP, or with --udp full-rate UDP datagrams of that size (packets per second).
+    IPERF_ARGS=(-t "$IPERF" -P "$STREAMS" -f m)
+    [ "$UDP_LEN" -gt 0 ] && IPERF_ARGS+=(-u -l "$UDP_LEN" -b 0)
+    what=$([ "$UDP_LEN" -gt 0 ] && echo "UDP ${UDP_LEN}-byte datagrams" || echo TCP)
+    log "iperf3 pod A -> pod B through the dataplane ($PROFILE build), ${IPERF}s, $STREAMS stream(s), $what, taps:${TAP_FLAGS:- no flags}"
     in_ns "$NS_B" iperf3 -s -B 10.1.2.2 -p 5201 -1 >/dev/null 2>&1 &
     sleep 0.5
-    dpctl set acl-plugin acl index 1 permit src 0.0.0.0/0 dst 10.1.2.2/32 proto 6 dport 8080 , permit src 0.0.0.0/0 dst 10.1.2.2/32 proto 6 dport 5201 , permit src 0.0.0.0/0 dst 0.0.0.0/0 proto 1 >/dev/null
+    dpctl set acl-plugin acl index 1 permit src 0.0.0.0/0 dst 10.1.2.2/32 proto 6 dport 8080 , permit src 0.0.0.0/0 dst 10.1.2.2/32 proto 6 dport 5201 , permit src 0.0.0.0/0 dst 10.1.2.2/32 proto 17 dport 5201 , permit src 0.0.0.0/0 dst 0.0.0.0/0 proto 1 >/dev/null
     # The forwarder's CPU time (user + system, clock ticks) over the run.
     cpu_ticks() { awk '{print $14 + $15}' "/proc/$DP_PID/stat"; }
     c0=$(cpu_ticks); t0=$(date +%s.%N)
-    in_ns "$NS_A" iperf3 -c 10.1.2.2 -p 5201 -t "$IPERF" -P "$STREAMS" -f m >"$WORK/iperf.txt"
+    in_ns "$NS_A" iperf3 -c 10.1.2.2 -p 5201 "${IPERF_ARGS[@]}" >"$WORK/iperf.txt"
     c1=$(cpu_ticks); t1=$(date +%s.%N)
     tail -4 "$WORK/iperf.txt"
-    rate=$(awk '/receiver/ {r=$(NF-2)} END {print r+0}' "$WORK/iperf.txt")
-    python3 - "$c0" "$c1" "$t0" "$t1" "$rate" "$(getconf CLK_TCK)" <<'PYEOF'
-import sys
-c0, c1, t0, t1, rate, hz = map(float, sys.argv[1:])
+    python3 - "$c0" "$c1" "$t0" "$t1" "$(getconf CLK_TCK)" "$UDP_LEN" "$IPERF" "$WORK/iperf.txt" <<'PYEOF'
+import re, sys
+c0, c1, t0, t1, hz, udp, secs = map(float, sys.argv[1:8])
+text = open(sys.argv[8]).read()
 cpu = (c1 - c0) / hz
 share = cpu / (t1 - t0)
-per = rate / 1000 / share if share > 0 else 0
-print(f"    forwarder CPU {cpu:.1f} s in {t1 - t0:.1f} s ({100 * share:.0f}% of one core): {per:.2f} Gbit/s per core")
+if udp:
+    # Receiver line: ... Mbits/sec  jitter ms  lost/total (pct%)  receiver
+    m = re.findall(r"(\d+)/(\d+) \([^)]*\)\s+receiver", text)
+    lost, total = map(int, m[-1]) if m else (0, 0)
+    pps = (total - lost) / secs
+    per = pps / share if share > 0 else 0
+    print(f"    received {pps / 1e3:.0f} kpps ({lost} of {total} lost); forwarder CPU {cpu:.1f} s in {t1 - t0:.1f} s ({100 * share:.0f}% of one core): {per / 1e3:.0f} kpps per core")
+else:
+    m = re.findall(r"([\d.]+) Mbits/sec\s+receiver", text)
+    rate = float(m[-1]) if m else 0
+    per = rate / 1000 / share if share > 0 else 0
+    print(f"    forwarder CPU {cpu:.1f} s in {t1 - t0:.1f} s ({100 * share:.0f}% of one core): {per:.2f} Gbit/s per core")
 PYEOF
     # The kernel's own forwarding between the same kind of namespaces: pod A' -veth- router -veth- pod B'.
     KA="$TAG-ka"; KR="$TAG-kr"; KB="$TAG-kb"
@@ -290,8 +313,8 @@ PYEOF
     in_ns "$KB" ip route add default via 10.1.2.1
     in_ns "$KB" iperf3 -s -B 10.1.2.2 -p 5201 -1 >/dev/null 2>&1 &
     sleep 0.5
-    log "iperf3 through the kernel (veth, ip_forward), ${IPERF}s, $STREAMS stream(s)"
-    in_ns "$KA" iperf3 -c 10.1.2.2 -p 5201 -t "$IPERF" -P "$STREAMS" -f m | tail -4
+    log "iperf3 through the kernel (veth, ip_forward), ${IPERF}s, $STREAMS stream(s), $what"
+    in_ns "$KA" iperf3 -c 10.1.2.2 -p 5201 "${IPERF_ARGS[@]}" | tail -4
 fi
 
 log "stopping the daemon (SIGTERM)"

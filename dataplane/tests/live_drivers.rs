@@ -315,7 +315,15 @@ fn taps_with_gso_carry_pod_tcp_and_udp() {
         eprintln!("skipped: needs root and /dev/net/tun");
         return;
     }
-    for flags in ["gso gro-coalesce", "gso", "csum-offload", ""] {
+    for flags in [
+        "gso gro-coalesce",
+        "gso",
+        "csum-offload",
+        "no-io-uring",
+        "csum-offload no-io-uring",
+        "",
+        "csum-offload io-uring",
+    ] {
         let a = Netns::new("gsa");
         let b = Netns::new("gsb");
         let id = std::process::id() % 10_000;
@@ -337,11 +345,13 @@ fn taps_with_gso_carry_pod_tcp_and_udp() {
         }
         let tap = app.exec("show tap tap0").unwrap();
         let gso = u8::from(flags.contains("gso"));
-        let csum = u8::from(!flags.is_empty());
+        let csum = u8::from(flags.contains("gso") || flags.contains("csum-offload"));
         let coalesce = u8::from(flags.contains("gro-coalesce"));
+        // io_uring is the default without gso.
+        let uring = u8::from(!flags.contains("gso") && !flags.contains("no-io-uring"));
         assert!(
             tap.contains(&format!(
-                "  gso-enabled {gso}\n  csum-enabled {csum}\n  packet-coalesce {coalesce}\n"
+                "  gso-enabled {gso}\n  csum-enabled {csum}\n  packet-coalesce {coalesce}\n  io-uring {uring}\n"
             )),
             "{tap}"
         );
@@ -394,6 +404,12 @@ fn multi_queue_tap_receives_on_every_queue() {
         eprintln!("skipped: needs root and /dev/net/tun");
         return;
     }
+    for flags in ["no-io-uring", ""] {
+        multi_queue_case(flags);
+    }
+}
+
+fn multi_queue_case(flags: &str) {
     let a = Netns::new("mqa");
     let b = Netns::new("mqb");
     let id = std::process::id() % 10_000;
@@ -401,7 +417,7 @@ fn multi_queue_tap_receives_on_every_queue() {
     engine::drivers::install(&mut app.dp);
     for (k, ns) in [&a, &b].into_iter().enumerate() {
         app.exec(&format!(
-            "create tap id {k} host-if-name dpq{id}{k} host-ns {} host-ip4-addr 10.81.{}.2/24 host-ip4-gw 10.81.{}.1 num-rx-queues 2 host-mtu-size 1400",
+            "create tap id {k} host-if-name dpq{id}{k} host-ns {} host-ip4-addr 10.81.{}.2/24 host-ip4-gw 10.81.{}.1 num-rx-queues 2 host-mtu-size 1400 {flags}",
             ns.0,
             k + 1,
             k + 1
@@ -448,13 +464,18 @@ fn multi_queue_tap_receives_on_every_queue() {
     );
     let tap = app.exec("show tap tap0").unwrap();
     assert!(tap.contains("  Number of RX Virtqueue  2\n"), "{tap}");
+    let uring = u8::from(flags != "no-io-uring");
+    assert!(tap.contains(&format!("  io-uring {uring}\n")), "{tap}");
     let per_queue: Vec<u64> = tap
         .lines()
         .filter_map(|l| l.split("frames received ").nth(1))
         .map(|n| n.parse().unwrap())
         .collect();
     assert_eq!(per_queue.len(), 2, "{tap}");
-    assert!(per_queue.iter().all(|&n| n > 0), "both queues: {tap}");
+    assert!(
+        per_queue.iter().all(|&n| n > 0),
+        "{flags}: both queues: {tap}"
+    );
     let fds = tap.lines().find(|l| l.starts_with("  tap-fds ")).unwrap();
     assert_eq!(fds.split_whitespace().count(), 3, "{fds}");
     assert_eq!(
@@ -477,7 +498,11 @@ fn multi_queue_tap_receives_on_every_queue() {
         app.dp.delete_interface(k).unwrap();
     }
     assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
-    // The host side went with the tap (every queue's descriptor closed).
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(sys(&a, "mtu").is_empty());
+    // The host side goes with the tap (every queue's descriptor closed, off this thread).
+    let t0 = std::time::Instant::now();
+    while !sys(&a, "mtu").is_empty() && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("{flags}: host side gone after {:?}", t0.elapsed());
+    assert!(sys(&a, "mtu").is_empty(), "{flags}: the host side is left");
 }

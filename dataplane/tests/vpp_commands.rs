@@ -172,6 +172,7 @@ create loopback interface",
   gso-enabled 0
   csum-enabled 0
   packet-coalesce 0
+  io-uring 0
   mac Address: 02:fe:00:00:00:01
   device instance: 1
   admin state: up"
@@ -433,6 +434,14 @@ create loopback interface",
         (
             "create tap id 3 host-mtu-size 9000",
             "host-mtu-size 9000 out of range 68..2034 (a frame must fit one 2048-byte buffer; jumbo frames need buffer chains)",
+        ),
+        (
+            "create tap id 3 io-uring no-io-uring",
+            "io-uring and no-io-uring contradict each other",
+        ),
+        (
+            "create tap id 3 gso io-uring",
+            "io-uring works on taps without gso or gro-coalesce (a super-frame does not fit a ring slot)",
         ),
     ] {
         assert_eq!(app.exec(cmd).unwrap_err().to_string(), want);

@@ -115,7 +115,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "create tap",
-            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [host-mtu-size <n>] [num-rx-queues <n>] [gso] [csum-offload] [gro-coalesce]",
+            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [host-mtu-size <n>] [num-rx-queues <n>] [gso] [csum-offload] [gro-coalesce] [io-uring|no-io-uring]",
             create_tap,
         ),
         (
@@ -1207,13 +1207,21 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
                 .next_word()
                 .ok_or_else(|| err(format!("expected a value after `{key}`")))?;
             spec.options.push((key.to_string(), v));
-        } else if let Some(key) = ["gso", "csum-offload", "gro-coalesce"]
-            .into_iter()
-            .find(|k| a.keyword(k))
+        } else if let Some(key) = [
+            "gso",
+            "csum-offload",
+            "gro-coalesce",
+            "io-uring",
+            "no-io-uring",
+        ]
+        .into_iter()
+        .find(|k| a.keyword(k))
         {
             // VPP's tapv2 flags: `csum-offload` lets the kernel send partial checksums, `gso`
             // also TCP/UDP super-frames (up to 64 KB in one read), `gro-coalesce` (with gso)
-            // merges runs of TCP segments into one write towards the pod.
+            // merges runs of TCP segments into one write towards the pod. Ours: a tap without
+            // gso batches the reads and writes of a burst into one system call through
+            // io_uring where the kernel allows it; `io-uring` insists, `no-io-uring` refuses.
             spec.options.push((key.to_string(), "1".into()));
         } else if a.keyword("num-rx-queues") {
             // One kernel queue (IFF_MULTI_QUEUE descriptor) per receive queue, as VPP's tapv2.
@@ -1244,6 +1252,16 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let id = id.ok_or_else(|| err("expected `id <n>`"))?;
+    if spec.option("io-uring").is_some() && spec.option("no-io-uring").is_some() {
+        return Err(err("io-uring and no-io-uring contradict each other"));
+    }
+    if spec.option("io-uring").is_some()
+        && (spec.option("gso").is_some() || spec.option("gro-coalesce").is_some())
+    {
+        return Err(err(
+            "io-uring works on taps without gso or gro-coalesce (a super-frame does not fit a ring slot)",
+        ));
+    }
     spec.instance = id;
     spec.name = format!("tap{id}");
     spec.class = Some(DeviceClass::Tap);

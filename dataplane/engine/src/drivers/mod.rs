@@ -8,6 +8,7 @@ pub mod af_xdp;
 pub mod dpdk;
 pub mod offload;
 pub mod tap;
+pub mod tap_uring;
 
 use crate::interface::{device_handle, DeviceClass, DeviceHandle};
 use crate::{Dataplane, DeviceSpec};
@@ -23,7 +24,18 @@ fn tap_factory(dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, St
             "host interface `{host}` of a deleted tap is still being removed by the kernel"
         ));
     }
-    Ok(device_handle(tap::TapDevice::create(spec)?))
+    let dev = tap::TapDevice::create(spec)?;
+    if let Some(why) = &dev.uring_fallback {
+        dp.log.lock().push(
+            "warn",
+            "tap",
+            &format!(
+                "{}: {why}; reading and writing one frame per system call",
+                spec.name
+            ),
+        );
+    }
+    Ok(device_handle(dev))
 }
 
 fn af_packet_factory(_dp: &mut Dataplane, spec: &DeviceSpec) -> Result<DeviceHandle, String> {

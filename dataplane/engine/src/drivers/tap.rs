@@ -193,6 +193,11 @@ pub fn tap_key(host_name: &str) -> String {
 
 /// A TAP device.
 pub struct TapDevice {
+    /// Batched reads and writes through io_uring (the default without gso) instead of
+    /// readv/writev. First, so that it is dropped first: its teardown completes the requests
+    /// that hold the queues' files, and closing the descriptors then removes the tap at once,
+    /// as without a ring (a file last released by the ring's teardown is slower to go).
+    uring: Option<super::tap_uring::TapUring>,
     /// One descriptor per kernel queue (`num-rx-queues`; IFF_MULTI_QUEUE when more than one).
     /// Every queue is received from; frames are sent on the first.
     fds: Vec<OwnedFd>,
@@ -211,6 +216,8 @@ pub struct TapDevice {
     pending: Option<Pending>,
     /// With `gro-coalesce`: where runs of TCP segments are merged into one write.
     tx_scratch: Box<[u8]>,
+    /// Why io_uring is not used although it would have been (the kernel refused a ring).
+    pub uring_fallback: Option<String>,
 }
 
 /// A super-frame being segmented.
@@ -268,7 +275,33 @@ impl TapDevice {
                 ));
             }
         }
+        // Batched I/O through io_uring unless the tap carries super-frames (gso) or is told
+        // not to; a kernel or sandbox without io_uring falls back to readv/writev (the factory
+        // logs why), unless `io-uring` was asked for explicitly.
+        let forced = spec.option("io-uring").is_some();
+        let mut uring_fallback = None;
+        let uring = if gso || spec.option("no-io-uring").is_some() {
+            if forced {
+                return Err(
+                    "io-uring works on taps without gso or gro-coalesce (a super-frame does not fit a ring slot)"
+                        .into(),
+                );
+            }
+            None
+        } else {
+            let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+            match super::tap_uring::TapUring::new(&raw) {
+                Ok(u) => Some(u),
+                Err(e) if forced => return Err(e),
+                Err(e) => {
+                    uring_fallback = Some(e);
+                    None
+                }
+            }
+        };
         let dev = TapDevice {
+            uring,
+            uring_fallback,
             rx_per_queue: vec![0; fds.len()],
             fds,
             next_queue: 0,
@@ -398,6 +431,10 @@ impl Device for TapDevice {
                 return r;
             }
         }
+        if let Some(u) = self.uring.as_mut() {
+            u.rx_burst(pool, out, &mut r);
+            return r;
+        }
         let nq = self.fds.len();
         for k in 0..nq {
             if r.n == out.len() || self.pending.is_some() {
@@ -413,7 +450,10 @@ impl Device for TapDevice {
     }
 
     fn tx_burst(&mut self, pool: &BufferPool, bufs: &[BufferIndex], _now: u64) -> usize {
-        self.tx_queue(0, pool, bufs)
+        match self.uring.as_mut() {
+            Some(u) => u.tx_burst(0, pool, bufs),
+            None => self.tx_queue(0, pool, bufs),
+        }
     }
 
     fn fd(&self) -> Option<RawFd> {
@@ -441,7 +481,15 @@ impl Device for TapDevice {
 impl TapDevice {
     /// Frames received per queue since creation.
     pub fn rx_per_queue(&self) -> &[u64] {
-        &self.rx_per_queue
+        match &self.uring {
+            Some(u) => &u.rx_per_queue,
+            None => &self.rx_per_queue,
+        }
+    }
+
+    /// Whether reads and writes go through io_uring.
+    pub fn io_uring(&self) -> bool {
+        self.uring.is_some()
     }
 
     /// The queue descriptors.
@@ -650,8 +698,8 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
             let _ = writeln!(s, "  host-ip4-gw: {gw}");
         }
         let _ = writeln!(s, "  host-carrier-up: {}", u8::from(h.link_up));
-        // (descriptor, frames received) per queue of a live tap.
-        let queues: Vec<(RawFd, u64)> = dp
+        // (descriptor, frames received) per queue of a live tap, and whether io_uring runs.
+        let (queues, uring): (Vec<(RawFd, u64)>, bool) = dp
             .devices
             .get(h.sw_if_index as usize)
             .and_then(|d| d.as_ref())
@@ -660,10 +708,11 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
                 let any: &dyn std::any::Any = &**d;
                 any.downcast_ref::<TapDevice>()
                     .map(|t| {
-                        t.queue_fds()
-                            .into_iter()
-                            .zip(t.rx_per_queue().iter().copied())
-                            .collect()
+                        let q = t.queue_fds().into_iter();
+                        (
+                            q.zip(t.rx_per_queue().iter().copied()).collect(),
+                            t.io_uring(),
+                        )
                     })
                     .unwrap_or_default()
             })
@@ -683,6 +732,7 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
             "  packet-coalesce {}",
             u8::from(opt("gro-coalesce").is_some())
         );
+        let _ = writeln!(s, "  io-uring {}", u8::from(uring));
         let _ = writeln!(s, "  mac Address: {}", crate::interface::format_mac(&h.mac));
         let _ = writeln!(s, "  device instance: {}", h.dev_instance);
         let _ = writeln!(
