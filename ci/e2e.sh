@@ -22,7 +22,8 @@
 # Usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS [--streams N] [--udp BYTES]]
 #                  [--tap FLAG[,FLAG]]
 #        (--tap: the pod and host taps are created with those flags: gso, csum-offload,
-#        gro-coalesce (VPP's tapv2 flags) or io-uring (ours: batched tap I/O); default none.
+#        gro-coalesce (VPP's tapv2 flags), io-uring or no-io-uring (ours: batched tap I/O, the
+#        default without gso); default none.
 #        --udp: iperf3 sends UDP datagrams of BYTES at full rate instead of TCP, and packets per
 #        second are reported)
 #        ci/e2e.sh --two-node vxlan|geneve [--release]   (two nodes: ci/e2e-two-node.sh)
@@ -64,8 +65,8 @@ while [ $# -gt 0 ]; do
                case "$UDP_LEN" in ''|*[!0-9]*) echo "--udp: expected a datagram size in bytes (16-1472), got $UDP_LEN" >&2; exit 2 ;; esac
                if [ "$UDP_LEN" -lt 16 ] || [ "$UDP_LEN" -gt 1472 ]; then echo "--udp: expected a datagram size in bytes (16-1472), got $UDP_LEN" >&2; exit 2; fi ;;
         --tap) for f in $(echo "${2:?--tap needs gso, csum-offload, gro-coalesce or io-uring}" | tr , ' '); do
-                   case "$f" in gso|csum-offload|io-uring) TAP_FLAGS="$TAP_FLAGS $f" ;; gro-coalesce) TAP_FLAGS="$TAP_FLAGS gso gro-coalesce" ;;
-                       *) echo "--tap: expected gso, csum-offload, gro-coalesce or io-uring (comma-separated), got $f" >&2; exit 2 ;; esac
+                   case "$f" in gso|csum-offload|io-uring|no-io-uring) TAP_FLAGS="$TAP_FLAGS $f" ;; gro-coalesce) TAP_FLAGS="$TAP_FLAGS gso gro-coalesce" ;;
+                       *) echo "--tap: expected gso, csum-offload, gro-coalesce, io-uring or no-io-uring (comma-separated), got $f" >&2; exit 2 ;; esac
                done; shift ;;
         *) echo "usage: ci/e2e.sh [--release] [--uplink af_packet|af_xdp|dpdk] [--iperf SECONDS [--streams N] [--udp BYTES]] [--tap FLAG[,FLAG]] | --two-node vxlan|geneve" >&2; exit 2 ;;
     esac

@@ -417,7 +417,7 @@ fn multi_queue_case(flags: &str) {
     engine::drivers::install(&mut app.dp);
     for (k, ns) in [&a, &b].into_iter().enumerate() {
         app.exec(&format!(
-            "create tap id {k} host-if-name dpq{id}{k} host-ns {} host-ip4-addr 10.81.{}.2/24 host-ip4-gw 10.81.{}.1 num-rx-queues 2 host-mtu-size 1400 {flags}",
+            "create tap id {k} host-if-name dpq{id}{k} host-ns {} host-ip4-addr 10.81.{}.2/24 host-ip4-gw 10.81.{}.1 num-rx-queues 2 host-mtu-size 1400 rx-ring-size 128 tx-ring-size 32 {flags}",
             ns.0,
             k + 1,
             k + 1
@@ -464,8 +464,18 @@ fn multi_queue_case(flags: &str) {
     );
     let tap = app.exec("show tap tap0").unwrap();
     assert!(tap.contains("  Number of RX Virtqueue  2\n"), "{tap}");
-    let uring = u8::from(flags != "no-io-uring");
-    assert!(tap.contains(&format!("  io-uring {uring}\n")), "{tap}");
+    let uring = flags != "no-io-uring";
+    assert!(
+        tap.contains(&format!("  io-uring {}\n", u8::from(uring))),
+        "{tap}"
+    );
+    // The ring sizes are io_uring's reads and writes in flight.
+    assert_eq!(tap.contains("    qsz 128, tap-fd "), uring, "{tap}");
+    assert_eq!(
+        tap.contains("  Virtqueue (TX) 0\n    qsz 32, tap-fd "),
+        uring,
+        "{tap}"
+    );
     let per_queue: Vec<u64> = tap
         .lines()
         .filter_map(|l| l.split("frames received ").nth(1))

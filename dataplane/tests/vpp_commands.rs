@@ -436,6 +436,14 @@ create loopback interface",
             "host-mtu-size 9000 out of range 68..2034 (a frame must fit one 2048-byte buffer; jumbo frames need buffer chains)",
         ),
         (
+            "create tap id 3 rx-ring-size 100",
+            "rx-ring-size 100 must be a power of two up to 32768",
+        ),
+        (
+            "create tap id 3 num-rx-queues 2 rx-ring-size 16384 tx-ring-size 1024",
+            "rx-ring-size 16384 x num-rx-queues 2 + tx-ring-size 1024 exceeds the 32768 requests of one io_uring",
+        ),
+        (
             "create tap id 3 io-uring no-io-uring",
             "io-uring and no-io-uring contradict each other",
         ),

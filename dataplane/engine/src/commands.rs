@@ -115,7 +115,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "create tap",
-            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [host-mtu-size <n>] [num-rx-queues <n>] [gso] [csum-offload] [gro-coalesce] [io-uring|no-io-uring]",
+            "create tap id <n> [hw-addr <mac>] [host-if-name <name>] [host-ns <ns>] [host-ip4-addr <a/l>] [host-ip4-gw <a>] [host-mac-addr <mac>] [host-mtu-size <n>] [num-rx-queues <n>] [rx-ring-size <n>] [tx-ring-size <n>] [gso] [csum-offload] [gro-coalesce] [io-uring|no-io-uring]",
             create_tap,
         ),
         (
@@ -1240,18 +1240,33 @@ fn create_tap(dp: &mut Dataplane, a: &mut Args) -> R {
                 )));
             }
             spec.options.push(("host-mtu-size".into(), n.to_string()));
-        } else if a.keyword("rx-ring-size") || a.keyword("tx-ring-size") {
+        } else if let Some(key) = ["rx-ring-size", "tx-ring-size"]
+            .into_iter()
+            .find(|k| a.keyword(k))
+        {
+            // With io_uring: reads kept in flight per queue, and write slots.
             let n = a.u32()?;
             if !n.is_power_of_two() || n > 32768 {
-                return Err(err(format!(
-                    "ring size {n} must be a power of two up to 32768"
-                )));
+                return Err(err(format!("{key} {n} must be a power of two up to 32768")));
             }
+            spec.options.push((key.to_string(), n.to_string()));
         } else {
             return Err(a.unknown());
         }
     }
     let id = id.ok_or_else(|| err("expected `id <n>`"))?;
+    let opt_n = |k: &str, d: usize| spec.option(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (queues, rx, tx) = (
+        opt_n("num-rx-queues", 1),
+        opt_n("rx-ring-size", crate::drivers::tap_uring::RX_SLOTS),
+        opt_n("tx-ring-size", crate::drivers::tap_uring::TX_SLOTS),
+    );
+    let most = crate::drivers::tap_uring::MAX_IN_FLIGHT;
+    if queues * rx + tx > most {
+        return Err(err(format!(
+            "rx-ring-size {rx} x num-rx-queues {queues} + tx-ring-size {tx} exceeds the {most} requests of one io_uring"
+        )));
+    }
     if spec.option("io-uring").is_some() && spec.option("no-io-uring").is_some() {
         return Err(err("io-uring and no-io-uring contradict each other"));
     }

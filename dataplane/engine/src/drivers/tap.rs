@@ -290,7 +290,10 @@ impl TapDevice {
             None
         } else {
             let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
-            match super::tap_uring::TapUring::new(&raw) {
+            let size = |k: &str, d: usize| spec.option(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+            let rx = size("rx-ring-size", super::tap_uring::RX_SLOTS);
+            let tx = size("tx-ring-size", super::tap_uring::TX_SLOTS);
+            match super::tap_uring::TapUring::new(&raw, rx, tx) {
                 Ok(u) => Some(u),
                 Err(e) if forced => return Err(e),
                 Err(e) => {
@@ -492,6 +495,11 @@ impl TapDevice {
         self.uring.is_some()
     }
 
+    /// With io_uring: (reads in flight per queue, write slots).
+    pub fn ring_sizes(&self) -> Option<(usize, usize)> {
+        self.uring.as_ref().map(|u| (u.rx_slots, u.tx_slots))
+    }
+
     /// The queue descriptors.
     pub fn queue_fds(&self) -> Vec<RawFd> {
         self.fds.iter().map(|fd| fd.as_raw_fd()).collect()
@@ -646,6 +654,9 @@ impl TapDevice {
     }
 }
 
+/// (reads in flight per queue, write slots) of a tap running io_uring.
+type RingSizes = Option<(usize, usize)>;
+
 /// `show tap [IF]`: each tap with its host side (name, namespace, MAC, address: which pod it
 /// is), in the layout of VPP's `show tap`.
 pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, cli::CliError> {
@@ -698,8 +709,9 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
             let _ = writeln!(s, "  host-ip4-gw: {gw}");
         }
         let _ = writeln!(s, "  host-carrier-up: {}", u8::from(h.link_up));
-        // (descriptor, frames received) per queue of a live tap, and whether io_uring runs.
-        let (queues, uring): (Vec<(RawFd, u64)>, bool) = dp
+        // (descriptor, frames received) per queue of a live tap, and the io_uring ring sizes
+        // if io_uring runs.
+        let (queues, uring): (Vec<(RawFd, u64)>, RingSizes) = dp
             .devices
             .get(h.sw_if_index as usize)
             .and_then(|d| d.as_ref())
@@ -711,7 +723,7 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
                         let q = t.queue_fds().into_iter();
                         (
                             q.zip(t.rx_per_queue().iter().copied()).collect(),
-                            t.io_uring(),
+                            t.ring_sizes(),
                         )
                     })
                     .unwrap_or_default()
@@ -732,7 +744,7 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
             "  packet-coalesce {}",
             u8::from(opt("gro-coalesce").is_some())
         );
-        let _ = writeln!(s, "  io-uring {}", u8::from(uring));
+        let _ = writeln!(s, "  io-uring {}", u8::from(uring.is_some()));
         let _ = writeln!(s, "  mac Address: {}", crate::interface::format_mac(&h.mac));
         let _ = writeln!(s, "  device instance: {}", h.dev_instance);
         let _ = writeln!(
@@ -742,14 +754,20 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
         );
         if dp.mode == crate::Mode::Live && !queues.is_empty() {
             // VPP prints its virtqueues here; ours are the kernel's tap queues.
+            // qsz: the reads (writes) kept in flight with io_uring; readv/writev has no ring.
+            let (rx, tx) = match uring {
+                Some((rx, tx)) => (format!("qsz {rx}, "), format!("qsz {tx}, ")),
+                None => (String::new(), String::new()),
+            };
             let _ = writeln!(s, "  Number of RX Virtqueue  {}", queues.len());
             let _ = writeln!(s, "  Number of TX Virtqueue  1");
             for (q, (fd, n)) in queues.iter().enumerate() {
                 let _ = writeln!(
                     s,
-                    "  Virtqueue (RX) {q}\n    tap-fd {fd}, frames received {n}"
+                    "  Virtqueue (RX) {q}\n    {rx}tap-fd {fd}, frames received {n}"
                 );
             }
+            let _ = writeln!(s, "  Virtqueue (TX) 0\n    {tx}tap-fd {}", queues[0].0);
         }
     }
     Ok(s.trim_end().to_string())

@@ -1,5 +1,5 @@
-//! Batched tap I/O through io_uring (`create tap ... io-uring`): every queue keeps
-//! [`RX_SLOTS`] reads in flight into slots of the device's own memory, and a frame to send is
+//! Batched tap I/O through io_uring (the default for taps without `gso`): every queue keeps
+//! `rx-ring-size` ([`RX_SLOTS`] by default) reads in flight into slots of the device's own memory, and a frame to send is
 //! copied into a transmit slot and queued as a write. One `io_uring_enter` per burst submits the
 //! writes and the re-armed reads and runs the reads whose data arrived (the ring is set up with
 //! cooperative task running and its flag, so a poll with nothing pending makes no system call at
@@ -18,11 +18,14 @@ use super::tap::VNET_HDR_LEN;
 use crate::buffer::{flags, BufferIndex, BufferPool, BUFFER_DATA_SIZE};
 use crate::interface::RxBurst;
 
-/// Reads kept in flight per queue.
+/// Reads kept in flight per queue unless `rx-ring-size` says otherwise.
 pub const RX_SLOTS: usize = 64;
-/// Writes that may be in flight (frames queued to the kernel and not completed). A write to a
-/// tap completes while it is submitted, so a burst larger than this goes in several rounds.
+/// Writes that may be in flight (frames queued to the kernel and not completed) unless
+/// `tx-ring-size` says otherwise. A write to a tap completes while it is submitted, so a burst
+/// larger than this goes in several rounds.
 pub const TX_SLOTS: usize = 64;
+/// Most requests one ring holds (the kernel's limit on submission queue entries).
+pub const MAX_IN_FLIGHT: usize = 32768;
 /// Bytes of one slot: the virtio-net header and a frame that fits a buffer, rounded to lines.
 const SLOT: usize = (VNET_HDR_LEN + BUFFER_DATA_SIZE).div_ceil(64) * 64;
 /// `user_data` bit of a write (reads have it clear).
@@ -33,8 +36,12 @@ pub struct TapUring {
     ring: IoUring,
     /// Queue descriptors, by queue.
     fds: Vec<RawFd>,
-    /// RX_SLOTS slots per queue, queue after queue.
+    /// `rx_slots` slots per queue, queue after queue.
     rx: Slots,
+    /// Reads in flight per queue (the tap's rx ring size).
+    pub rx_slots: usize,
+    /// Write slots (the tx ring size).
+    pub tx_slots: usize,
     tx: Slots,
     tx_free: Vec<u16>,
     /// Reads and writes submitted and not completed (what teardown waits for).
@@ -50,10 +57,19 @@ pub struct TapUring {
 }
 
 impl TapUring {
-    /// A ring for these queue descriptors, every read armed.
-    pub fn new(fds: &[RawFd]) -> Result<Self, String> {
-        let n_rx = RX_SLOTS * fds.len();
-        let entries = (n_rx + TX_SLOTS).next_power_of_two() as u32;
+    /// A ring for these queue descriptors with `rx_slots` reads in flight per queue and
+    /// `tx_slots` write slots (powers of two; together at most [`MAX_IN_FLIGHT`]), every read
+    /// armed.
+    pub fn new(fds: &[RawFd], rx_slots: usize, tx_slots: usize) -> Result<Self, String> {
+        let n_rx = rx_slots * fds.len();
+        if n_rx + tx_slots > MAX_IN_FLIGHT {
+            return Err(format!(
+                "io_uring: {} reads ({} queues of {rx_slots}) and {tx_slots} writes exceed the {MAX_IN_FLIGHT} a ring holds",
+                n_rx,
+                fds.len()
+            ));
+        }
+        let entries = (n_rx + tx_slots).next_power_of_two() as u32;
         let ring = IoUring::builder()
             .setup_coop_taskrun()
             .setup_taskrun_flag()
@@ -64,8 +80,10 @@ impl TapUring {
             ring,
             fds: fds.to_vec(),
             rx: Slots::new(n_rx)?,
-            tx: Slots::new(TX_SLOTS)?,
-            tx_free: (0..TX_SLOTS as u16).rev().collect(),
+            tx: Slots::new(tx_slots)?,
+            rx_slots,
+            tx_slots,
+            tx_free: (0..tx_slots as u16).rev().collect(),
             in_flight: 0,
             rearm: Vec::with_capacity(n_rx),
             done_rx: std::collections::VecDeque::with_capacity(n_rx),
@@ -86,7 +104,7 @@ impl TapUring {
 
     /// Queue the read of rx slot `slot` (remembered for later if the submission queue is full).
     fn arm_read(&mut self, slot: u32) {
-        let q = slot as usize / RX_SLOTS;
+        let q = slot as usize / self.rx_slots;
         let buf = self.rx.slot_mut(slot as usize).as_mut_ptr();
         let e = opcode::Read::new(types::Fd(self.fds[q]), buf, SLOT as u32)
             .offset(u64::MAX)
@@ -178,17 +196,17 @@ impl TapUring {
         if completed || vnet.flags & offload::VNET_F_DATA_VALID != 0 {
             pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
         }
-        self.rx_per_queue[slot as usize / RX_SLOTS] += 1;
+        self.rx_per_queue[slot as usize / self.rx_slots] += 1;
         out[r.n] = bi;
         r.n += 1;
     }
 
     /// Copy the frames into transmit slots and queue their writes to queue `q`, one submission
-    /// for all; returns how many were queued (a frame finds no slot when TX_SLOTS writes are
+    /// for all; returns how many were queued (a frame finds no slot when tx_slots writes are
     /// still in flight: the caller counts the rest as transmit errors).
     pub fn tx_burst(&mut self, q: usize, pool: &BufferPool, bufs: &[BufferIndex]) -> usize {
         let mut sent = 0;
-        // Rounds of at most TX_SLOTS writes; a round whose submission frees no slot ends it.
+        // Rounds of at most tx_slots writes; a round whose submission frees no slot ends it.
         while sent < bufs.len() {
             self.reap();
             let round = sent;
