@@ -153,7 +153,12 @@ impl TapUring {
                 break;
             };
             self.take_frame(slot, res, pool, out, r);
-            self.arm_read(slot);
+            if res < 0 {
+                // A failing queue (its tap going away) is retried once per burst, not in a loop.
+                self.rearm.push(slot);
+            } else {
+                self.arm_read(slot);
+            }
         }
     }
 
