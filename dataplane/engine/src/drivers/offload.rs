@@ -440,6 +440,26 @@ pub fn l4_checksum_ok(frame: &[u8]) -> bool {
     fold(sum16(u64::from(pseudo), &frame[l4..end])) == 0xffff
 }
 
+/// A received frame's checksum as its virtio-net header describes it: a partial checksum
+/// (NEEDS_CSUM) is finished in buffer `bi`, and a frame whose checksum is known good (finished
+/// here, or DATA_VALID) is marked so that nothing checks it again.
+pub fn finish_rx_checksum(
+    pool: &mut crate::buffer::BufferPool,
+    bi: crate::buffer::BufferIndex,
+    vnet: &VnetHdr,
+) {
+    let completed = vnet.flags & VNET_F_NEEDS_CSUM != 0
+        && complete_checksum_at(
+            pool.data_mut(bi),
+            usize::from(vnet.csum_start),
+            usize::from(vnet.csum_offset),
+        );
+    if completed || vnet.flags & VNET_F_DATA_VALID != 0 {
+        pool.meta_mut(bi).flags |=
+            crate::buffer::flags::L4_CHECKSUM_COMPUTED | crate::buffer::flags::L4_CHECKSUM_CORRECT;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -587,16 +587,7 @@ impl TapDevice {
                 continue;
             }
             pool.set_length(bi, len);
-            let d = pool.data_mut(bi);
-            let completed = vnet.flags & offload::VNET_F_NEEDS_CSUM != 0
-                && offload::complete_checksum_at(
-                    d,
-                    usize::from(vnet.csum_start),
-                    usize::from(vnet.csum_offset),
-                );
-            if completed || vnet.flags & offload::VNET_F_DATA_VALID != 0 {
-                pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
-            }
+            offload::finish_rx_checksum(pool, bi, &vnet);
             out[r.n] = bi;
             r.n += 1;
         }

@@ -15,7 +15,7 @@ use io_uring::{opcode, types, IoUring};
 
 use super::offload;
 use super::tap::VNET_HDR_LEN;
-use crate::buffer::{flags, BufferIndex, BufferPool, BUFFER_DATA_SIZE};
+use crate::buffer::{BufferIndex, BufferPool, BUFFER_DATA_SIZE};
 use crate::interface::RxBurst;
 
 /// Reads kept in flight per queue unless `rx-ring-size` says otherwise.
@@ -191,16 +191,7 @@ impl TapUring {
             return;
         };
         pool.fill(bi, &s[VNET_HDR_LEN..n]);
-        let d = pool.data_mut(bi);
-        let completed = vnet.flags & offload::VNET_F_NEEDS_CSUM != 0
-            && offload::complete_checksum_at(
-                d,
-                usize::from(vnet.csum_start),
-                usize::from(vnet.csum_offset),
-            );
-        if completed || vnet.flags & offload::VNET_F_DATA_VALID != 0 {
-            pool.meta_mut(bi).flags |= flags::L4_CHECKSUM_COMPUTED | flags::L4_CHECKSUM_CORRECT;
-        }
+        offload::finish_rx_checksum(pool, bi, &vnet);
         self.rx_per_queue[slot as usize / self.rx_slots] += 1;
         out[r.n] = bi;
         r.n += 1;
