@@ -516,3 +516,47 @@ fn multi_queue_case(flags: &str) {
     eprintln!("{flags}: host side gone after {:?}", t0.elapsed());
     assert!(sys(&a, "mtu").is_empty(), "{flags}: the host side is left");
 }
+
+/// A pod whose interface is down: every frame written to its tap fails (EIO), with readv/writev
+/// and with io_uring alike, and the failures are the interface's tx-error, not lost silently.
+#[test]
+fn writes_to_a_downed_pod_interface_are_counted_as_tx_errors() {
+    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
+        eprintln!("skipped: needs root and /dev/net/tun");
+        return;
+    }
+    for flags in ["no-io-uring", ""] {
+        let ns = Netns::new("dwn");
+        let host = format!("dpd{}t", std::process::id() % 100_000);
+        let mut app = App::new(Mode::Live);
+        engine::drivers::install(&mut app.dp);
+        app.exec(&format!(
+            "create tap id 0 host-if-name {host} host-ns {} host-ip4-addr 10.79.0.2/24 {flags}",
+            ns.0
+        ))
+        .unwrap();
+        app.exec_script(
+            "set interface state tap0 up
+set interface ip address tap0 10.79.0.1/24
+set ip neighbor tap0 10.79.0.2 02:00:00:00:cd:02 static",
+        )
+        .unwrap();
+        ns.run(&["ip", "link", "set", "dev", &host, "down"]);
+        let s = app.exec("ping 10.79.0.2 repeat 3 interval 0.05").unwrap();
+        assert!(!s.contains(" bytes from "), "{flags}: {s}");
+        for _ in 0..20 {
+            app.dp.run_until_idle();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ifs = app.exec("show interface tap0").unwrap();
+        let errors: u64 = ifs
+            .lines()
+            .find(|l| l.contains("tx-error"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(errors, 3, "{flags}: {ifs}");
+        assert_eq!(app.dp.graph.vm.buffers.in_use(), 0);
+        app.exec("delete tap tap0").unwrap();
+    }
+}

@@ -52,6 +52,8 @@ pub struct TapUring {
     done_rx: std::collections::VecDeque<(u32, i32)>,
     /// Reads that completed with an error (counted as receive errors).
     pub read_errors: u64,
+    /// Writes that completed with an error and are not yet reported by a transmit burst.
+    write_errors: usize,
     /// Frames received per queue.
     pub rx_per_queue: Vec<u64>,
 }
@@ -88,6 +90,7 @@ impl TapUring {
             rearm: Vec::with_capacity(n_rx),
             done_rx: std::collections::VecDeque::with_capacity(n_rx),
             read_errors: 0,
+            write_errors: 0,
             rx_per_queue: vec![0; fds.len()],
         };
         for slot in 0..n_rx as u32 {
@@ -128,6 +131,8 @@ impl TapUring {
             let ud = cqe.user_data();
             if ud & TX_TAG != 0 {
                 self.tx_free.push(ud as u16);
+                // The host side down (EIO) or gone: the frame was not sent.
+                self.write_errors += usize::from(cqe.result() < 0);
             } else {
                 self.done_rx.push_back((ud as u32, cqe.result()));
             }
@@ -198,8 +203,9 @@ impl TapUring {
     }
 
     /// Copy the frames into transmit slots and queue their writes to queue `q`, one submission
-    /// for all; returns how many were queued (a frame finds no slot when tx_slots writes are
-    /// still in flight: the caller counts the rest as transmit errors).
+    /// for all; returns how many were sent: queued, less the writes that completed with an
+    /// error (a frame finds no slot when tx_slots writes are still in flight; the caller counts
+    /// the rest as transmit errors).
     pub fn tx_burst(&mut self, q: usize, pool: &BufferPool, bufs: &[BufferIndex]) -> usize {
         let mut sent = 0;
         // Rounds of at most tx_slots writes; a round whose submission frees no slot ends it.
@@ -232,7 +238,12 @@ impl TapUring {
                 break;
             }
         }
-        sent
+        self.reap();
+        // Writes that failed (this burst's or an earlier one's, found when their completions
+        // came) are reported as not sent, so the interface's tx-error counts them.
+        let failed = self.write_errors.min(sent);
+        self.write_errors -= failed;
+        sent - failed
     }
 }
 
