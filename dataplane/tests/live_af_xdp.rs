@@ -152,7 +152,8 @@ fn af_xdp_with_two_queues_and_copy_mode() {
     if skip() {
         return;
     }
-    let mut t = topology("q", 2, "no-zero-copy name xq{k}");
+    // Small rings (VPP's rxq-size / txq-size): TCP must still get through them.
+    let mut t = topology("q", 2, "no-zero-copy name xq{k} rxq-size 256 txq-size 128");
     let c =
         t.a.exec(&["python3", "-c", PING, "10.91.2.2", "4"])
             .stdout(Stdio::piped())
@@ -163,6 +164,23 @@ fn af_xdp_with_two_queues_and_copy_mode() {
         st[0],
         "ping across failed; trace:\n{}",
         t.app.exec("show trace").unwrap()
+    );
+    let st = tcp_exchange(&mut t.app, &t.a, &t.b, "10.91.2.2", 5202, 300_000);
+    assert!(
+        st.iter().all(|&s| s),
+        "TCP through small rings failed: {st:?}\n{}",
+        t.app.exec("show errors").unwrap()
+    );
+    let hw = t.app.exec("show hardware-interfaces xq0").unwrap();
+    assert!(
+        hw.contains("    0     main (0)       adaptive\n    1     main (0)       adaptive\n")
+            && hw.contains("\n  Ring sizes: rx 256, tx 128"),
+        "{hw}"
+    );
+    let rp = t.app.exec("show interface rx-placement").unwrap();
+    assert!(
+        rp.contains("  node af_xdp-input:\n    xq0 queue 0 (adaptive)\n    xq0 queue 1 (adaptive)\n    xq1 queue 0"),
+        "{rp}"
     );
     assert_eq!(t.app.dp.graph.vm.buffers.in_use(), 0);
 }

@@ -444,6 +444,14 @@ create loopback interface",
             "rx-ring-size 16384 x num-rx-queues 2 + tx-ring-size 1024 exceeds the 32768 requests of one io_uring",
         ),
         (
+            "create interface af_xdp host-if eth9 rxq-size 100",
+            "rxq-size 100: expected a power of two from 64 to 16384",
+        ),
+        (
+            "create interface af_xdp host-if eth9 txq-size 32768",
+            "txq-size 32768: expected a power of two from 64 to 16384",
+        ),
+        (
             "create tap id 3 io-uring no-io-uring",
             "io-uring and no-io-uring contradict each other",
         ),

@@ -140,7 +140,7 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ),
         (
             "create interface af_xdp",
-            "create interface af_xdp host-if <ifname> [name <name>] [num-rx-queues <n>] [prog <file>] [zero-copy|no-zero-copy]",
+            "create interface af_xdp host-if <ifname> [name <name>] [num-rx-queues <n>] [rxq-size <n>] [txq-size <n>] [prog <file>] [zero-copy|no-zero-copy]",
             create_af_xdp,
         ),
         (
@@ -858,11 +858,14 @@ fn show_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     Ok(format_interfaces(dp, &only))
 }
 
+/// One row of [`rx_placement`]: input node, sw_if_index, receive queues, mode, ring sizes.
+type Placement = (&'static str, u32, u32, &'static str, Option<(u32, u32)>);
+
 /// Every receiving interface's (input node, sw_if_index, receive queues, mode): the rows of
 /// `show interface rx-placement`. Live devices that can wake the idle loop (a descriptor) are
 /// VPP's `adaptive` (polled under traffic, waited on when idle), unless a DPDK port keeps the
 /// loop polling; replays and packet generators poll.
-fn rx_placement(dp: &Dataplane) -> Vec<(&'static str, u32, u32, &'static str)> {
+fn rx_placement(dp: &Dataplane) -> Vec<Placement> {
     let im = dp.interfaces.read();
     let polling = dp.mode == Mode::Replay
         || im
@@ -887,7 +890,7 @@ fn rx_placement(dp: &Dataplane) -> Vec<(&'static str, u32, u32, &'static str)> {
         } else {
             "adaptive"
         };
-        rows.push((node, sw, d.rx_queues(), mode));
+        rows.push((node, sw, d.rx_queues(), mode, d.ring_sizes()));
     }
     // Grouped by input node, in the order the nodes first appear.
     let mut order: Vec<&'static str> = Vec::new();
@@ -909,7 +912,7 @@ fn show_rx_placement(dp: &mut Dataplane, a: &mut Args) -> R {
     let im = dp.interfaces.read();
     let mut s = String::from("Thread 0 (vpp_main):");
     let mut node = "";
-    for (n, sw, queues, mode) in rows {
+    for (n, sw, queues, mode, _) in rows {
         if n != node {
             let _ = write!(s, "\n  node {n}:");
             node = n;
@@ -955,12 +958,15 @@ fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
         };
         // A live device's queues, as VPP lists them (all on the main thread until workers).
         let mut queues = String::new();
-        if let Some((_, _, n, mode)) = placement.iter().find(|p| p.1 == h.sw_if_index) {
+        if let Some((_, _, n, mode, rings)) = placement.iter().find(|p| p.1 == h.sw_if_index) {
             queues.push_str("\n  RX Queues:\n    queue thread         mode");
             for q in 0..*n {
                 let _ = write!(queues, "\n    {:<6}{:<15}{mode}", q, "main (0)");
             }
             queues.push_str("\n  TX Queues:\n    queue shared thread(s)\n    0     no     0");
+            if let Some((rx, tx)) = rings {
+                let _ = write!(queues, "\n  Ring sizes: rx {rx}, tx {tx}");
+            }
         }
         let _ = write!(
             s,
@@ -1357,6 +1363,16 @@ fn create_af_xdp(dp: &mut Dataplane, a: &mut Args) -> R {
                 return Err(err(format!("num-rx-queues {n} out of range 1..64")));
             }
             spec.options.push(("num-rx-queues".into(), n.to_string()));
+        } else if let Some(key) = ["rxq-size", "txq-size"].into_iter().find(|k| a.keyword(k)) {
+            // VPP's af_xdp ring sizes: fill + rx rings, tx + completion rings.
+            let n = a.u32()?;
+            let max = crate::drivers::af_xdp::MAX_RING_SIZE;
+            if !n.is_power_of_two() || !(64..=max).contains(&n) {
+                return Err(err(format!(
+                    "{key} {n}: expected a power of two from 64 to {max}"
+                )));
+            }
+            spec.options.push((key.to_string(), n.to_string()));
         } else if a.keyword("prog") {
             let p = a
                 .next_word()

@@ -227,6 +227,10 @@ pub trait Device: Any + Send {
     fn rx_queues(&self) -> u32 {
         1
     }
+    /// (receive, transmit) ring sizes, for devices that have rings (`show hardware-interfaces`).
+    fn ring_sizes(&self) -> Option<(u32, u32)> {
+        None
+    }
     /// Every descriptor the idle loop must wait on (a multi-queue device has one per queue);
     /// by default the one of [`Device::fd`].
     fn wait_fds(&self, out: &mut Vec<std::os::fd::RawFd>) {

@@ -50,7 +50,9 @@ struct dp_xsk_queue {
     struct xsk_socket *xsk;
     void *area;
     size_t area_len;
-    uint32_t ring;
+    /* Descriptors of the fill/rx rings and of the tx/completion rings. */
+    uint32_t rx_ring;
+    uint32_t tx_ring;
     struct xsk_ring_prod fill;
     struct xsk_ring_cons comp;
     struct xsk_ring_cons rx;
@@ -133,12 +135,13 @@ static void queue_close(struct dp_xsk_queue *q)
     memset(q, 0, sizeof *q);
 }
 
-static int queue_open(struct dp_xsk *x, uint32_t qid, uint32_t ring, uint16_t bind_flags,
-                      char *err, size_t errlen)
+static int queue_open(struct dp_xsk *x, uint32_t qid, uint32_t ring, uint32_t tx_ring,
+                      uint16_t bind_flags, char *err, size_t errlen)
 {
     struct dp_xsk_queue *q = &x->q[qid];
-    q->ring = ring;
-    q->area_len = (size_t)2 * ring * FRAME_SIZE;
+    q->rx_ring = ring;
+    q->tx_ring = tx_ring;
+    q->area_len = (size_t)(ring + tx_ring) * FRAME_SIZE;
     q->area = mmap(NULL, q->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q->area == MAP_FAILED) {
         q->area = NULL;
@@ -146,14 +149,14 @@ static int queue_open(struct dp_xsk *x, uint32_t qid, uint32_t ring, uint16_t bi
         return -ENOMEM;
     }
     q->peeked = calloc(ring, sizeof(uint64_t));
-    q->tx_free = calloc(ring, sizeof(uint64_t));
+    q->tx_free = calloc(tx_ring, sizeof(uint64_t));
     if (!q->peeked || !q->tx_free) {
         set_err(err, errlen, "out of memory");
         return -ENOMEM;
     }
     struct xsk_umem_config ucfg = {
         .fill_size = ring,
-        .comp_size = ring,
+        .comp_size = tx_ring,
         .frame_size = FRAME_SIZE,
         .frame_headroom = 0,
         .flags = 0,
@@ -166,7 +169,7 @@ static int queue_open(struct dp_xsk *x, uint32_t qid, uint32_t ring, uint16_t bi
     }
     struct xsk_socket_config scfg = {
         .rx_size = ring,
-        .tx_size = ring,
+        .tx_size = tx_ring,
         .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
         .xdp_flags = x->attach_flags,
         .bind_flags = bind_flags,
@@ -190,7 +193,7 @@ static int queue_open(struct dp_xsk *x, uint32_t qid, uint32_t ring, uint16_t bi
         return rc;
     }
     q->fd = xsk_socket__fd(q->xsk);
-    /* Half the frames to the fill ring (all of the ring), half to the transmit stack. */
+    /* `ring` frames to the fill ring (all of it), `tx_ring` to the transmit stack. */
     uint32_t idx = 0;
     if (xsk_ring_prod__reserve(&q->fill, ring, &idx) != ring) {
         set_err(err, errlen, "cannot fill the fill ring");
@@ -199,9 +202,9 @@ static int queue_open(struct dp_xsk *x, uint32_t qid, uint32_t ring, uint16_t bi
     for (uint32_t i = 0; i < ring; i++)
         *xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * FRAME_SIZE;
     xsk_ring_prod__submit(&q->fill, ring);
-    for (uint32_t i = 0; i < ring; i++)
+    for (uint32_t i = 0; i < tx_ring; i++)
         q->tx_free[i] = (uint64_t)(ring + i) * FRAME_SIZE;
-    q->n_tx_free = ring;
+    q->n_tx_free = tx_ring;
     return 0;
 }
 
@@ -302,8 +305,9 @@ int dp_xsk_open(const struct dp_xsk_opts *o, struct dp_xsk **out, char *err, siz
         return -EINVAL;
     }
     uint32_t ring = o->ring_size ? o->ring_size : 2048;
-    if (ring & (ring - 1)) {
-        set_err(err, errlen, "ring size %u is not a power of two", ring);
+    uint32_t tx_ring = o->tx_ring_size ? o->tx_ring_size : ring;
+    if (ring & (ring - 1) || tx_ring & (tx_ring - 1)) {
+        set_err(err, errlen, "ring sizes %u and %u must be powers of two", ring, tx_ring);
         return -EINVAL;
     }
     struct dp_xsk *x = calloc(1, sizeof *x);
@@ -343,7 +347,7 @@ int dp_xsk_open(const struct dp_xsk_opts *o, struct dp_xsk **out, char *err, siz
         return -EOPNOTSUPP;
     }
     for (uint32_t i = 0; i < o->n_queues; i++) {
-        int rc = queue_open(x, i, ring, bind_flags, err, errlen);
+        int rc = queue_open(x, i, ring, tx_ring, bind_flags, err, errlen);
         if (rc == 0) {
             rc = xsk_socket__update_xskmap(x->q[i].xsk, map_fd);
             if (rc)
@@ -428,7 +432,7 @@ void dp_xsk_rx_release(struct dp_xsk *x, uint32_t queue)
 static void reclaim_completions(struct dp_xsk_queue *q)
 {
     uint32_t idx = 0;
-    uint32_t n = xsk_ring_cons__peek(&q->comp, q->ring, &idx);
+    uint32_t n = xsk_ring_cons__peek(&q->comp, q->tx_ring, &idx);
     for (uint32_t i = 0; i < n; i++)
         q->tx_free[q->n_tx_free++] = *xsk_ring_cons__comp_addr(&q->comp, idx + i);
     if (n)

@@ -23,9 +23,11 @@ struct dp_xsk_opts {
     /* NULL or "": libxdp's default program. */
     const char *prog_path;
     uint32_t n_queues;
-    /* Descriptors per ring (power of two); 0: 2048. */
+    /* Descriptors of the fill and rx rings (power of two); 0: 2048. */
     uint32_t ring_size;
     int mode;
+    /* Descriptors of the tx and completion rings (power of two); 0: as ring_size. */
+    uint32_t tx_ring_size;
 };
 
 struct dp_xsk_stats {

@@ -36,10 +36,12 @@ pub struct dp_xsk_opts {
     pub prog_path: *const c_char,
     /// Queues (one socket each), 1..=64.
     pub n_queues: u32,
-    /// Descriptors per ring (power of two), 0 for 2048.
+    /// Descriptors of the fill and rx rings (power of two), 0 for 2048.
     pub ring_size: u32,
     /// One of the `DP_XSK_MODE_*` values.
     pub mode: c_int,
+    /// Descriptors of the tx and completion rings (power of two), 0 for `ring_size`.
+    pub tx_ring_size: u32,
 }
 
 /// Socket statistics (`struct xdp_statistics`).

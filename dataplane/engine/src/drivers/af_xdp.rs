@@ -27,8 +27,10 @@ use crate::graph::FRAME_SIZE;
 use crate::interface::{device_handle, Device, DeviceClass, DeviceHandle, RxBurst};
 use crate::{Dataplane, DeviceSpec};
 
-/// Descriptors per ring (and UMEM frames per direction and queue).
+/// Descriptors per ring by default (and UMEM frames per direction and queue).
 pub const RING_SIZE: u32 = 2048;
+/// Largest `rxq-size` / `txq-size`.
+pub const MAX_RING_SIZE: u32 = 16384;
 
 /// Options of an AF_XDP interface.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,6 +43,11 @@ pub struct AfXdpConfig {
     pub prog: Option<String>,
     /// Zero-copy requested (Some(true)), refused (Some(false)) or whatever the driver offers.
     pub zero_copy: Option<bool>,
+    /// Descriptors of the fill and rx rings (`rxq-size`), and of the tx and completion rings
+    /// (`txq-size`): powers of two, [`RING_SIZE`] by default.
+    pub rxq_size: u32,
+    /// See `rxq_size`.
+    pub txq_size: u32,
     /// Run the XDP program in generic (skb) mode even where the driver has native XDP (copy
     /// mode; spec option `xdp-mode skb`). Generic mode runs after RPS steering, so a
     /// measurement can put the receive work on the forwarder's CPU.
@@ -71,9 +78,25 @@ impl AfXdpConfig {
         if generic_xdp && zero_copy == Some(true) {
             return Err("af_xdp: zero-copy needs native XDP, not xdp-mode skb".into());
         }
+        let size = |k: &str| -> Result<u32, String> {
+            match spec.option(k) {
+                None => Ok(RING_SIZE),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| n.is_power_of_two() && (64..=MAX_RING_SIZE).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "af_xdp: {k} `{v}`: expected a power of two from 64 to {MAX_RING_SIZE}"
+                        )
+                    }),
+            }
+        };
         Ok(AfXdpConfig {
             host_if,
             num_rx_queues,
+            rxq_size: size("rxq-size")?,
+            txq_size: size("txq-size")?,
             prog: spec.option("prog").map(str::to_string),
             zero_copy,
             generic_xdp,
@@ -91,6 +114,8 @@ pub struct AfXdpDevice {
     next_queue: u32,
     /// Whether the kernel runs the sockets in zero-copy mode.
     pub zero_copy: bool,
+    /// (fill/rx, tx/completion) ring sizes.
+    rings: (u32, u32),
     /// Whether the program runs in native (driver) mode rather than generic (skb) mode.
     pub native: bool,
     /// The host interface is virtual (a veth, no device behind it): its peer's frames may carry
@@ -127,7 +152,8 @@ impl AfXdpDevice {
             ifname: ifname.as_ptr(),
             prog_path: prog.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()),
             n_queues: cfg.num_rx_queues.max(1),
-            ring_size: RING_SIZE,
+            ring_size: cfg.rxq_size,
+            tx_ring_size: cfg.txq_size,
             mode: match cfg.zero_copy {
                 _ if cfg.generic_xdp => sys::DP_XSK_MODE_SKB_COPY,
                 None => sys::DP_XSK_MODE_AUTO,
@@ -163,6 +189,18 @@ impl AfXdpDevice {
             n_queues,
             next_queue: 0,
             zero_copy,
+            rings: (
+                if cfg.rxq_size == 0 {
+                    RING_SIZE
+                } else {
+                    cfg.rxq_size
+                },
+                match (cfg.txq_size, cfg.rxq_size) {
+                    (0, 0) => RING_SIZE,
+                    (0, rx) => rx,
+                    (tx, _) => tx,
+                },
+            ),
             native,
             virtual_peer: !std::path::Path::new(&format!("/sys/class/net/{}/device", cfg.host_if))
                 .exists(),
@@ -282,6 +320,10 @@ impl Device for AfXdpDevice {
 
     fn rx_queues(&self) -> u32 {
         self.n_queues
+    }
+
+    fn ring_sizes(&self) -> Option<(u32, u32)> {
+        Some(self.rings)
     }
 
     fn fd(&self) -> Option<RawFd> {

@@ -467,6 +467,10 @@ impl Device for TapDevice {
         self.fds.len() as u32
     }
 
+    fn ring_sizes(&self) -> Option<(u32, u32)> {
+        self.uring_sizes().map(|(rx, tx)| (rx as u32, tx as u32))
+    }
+
     fn wait_fds(&self, out: &mut Vec<RawFd>) {
         out.extend(self.fds.iter().map(|fd| fd.as_raw_fd()));
     }
@@ -496,7 +500,7 @@ impl TapDevice {
     }
 
     /// With io_uring: (reads in flight per queue, write slots).
-    pub fn ring_sizes(&self) -> Option<(usize, usize)> {
+    pub fn uring_sizes(&self) -> Option<(usize, usize)> {
         self.uring.as_ref().map(|u| (u.rx_slots, u.tx_slots))
     }
 
@@ -714,7 +718,7 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
                         let q = t.queue_fds().into_iter();
                         (
                             q.zip(t.rx_per_queue().iter().copied()).collect(),
-                            t.ring_sizes(),
+                            t.uring_sizes(),
                         )
                     })
                     .unwrap_or_default()
