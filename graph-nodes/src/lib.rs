@@ -207,6 +207,7 @@ fn init_l2(dp: &mut Dataplane) {
         Box::new(L2Fwd {
             cfg: m.cfg.clone(),
             fib: m.fib.clone(),
+            rx_of: Box::new([0; engine::graph::FRAME_SIZE]),
         }),
     );
     reg(g, Box::new(L2Flood { cfg: m.cfg.clone() }));

@@ -7,7 +7,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use engine::buffer::{flags, BufferIndex, INVALID_INDEX, L2INPUT_BVI, RX, TX};
+use engine::buffer::{flags, BufferIndex, BufferMeta, INVALID_INDEX, L2INPUT_BVI, RX, TX};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
 use engine::loopback::l2_header_len;
 use engine::trace::TraceRecord;
@@ -390,8 +390,13 @@ impl engine::march::Kernel for L2Input {
         let mut nexts = [L2INPUT_NEXT_DROP; FRAME_SIZE];
         let tracing = cx.tracing();
         let mut ci = self.refresh(&c, INVALID_INDEX);
+        let n = frame.len().min(FRAME_SIZE);
+        let frame = &frame[..n];
+        // Packets the slow path dropped before looking at them (no trace record), one bit each.
+        let mut untraced = [0u64; FRAME_SIZE / 64];
+        let mut bufs = cx.vm.buffers.frame_view();
         for (k, &bi) in frame.iter().enumerate() {
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let (m, d) = bufs.meta_and_data_mut(bi);
             let sw = m.sw_if_index[RX];
             if sw != ci.sw_if_index {
                 ci = self.refresh(&c, sw);
@@ -416,18 +421,25 @@ impl engine::march::Kernel for L2Input {
             } else {
                 match self.slow(cx, bi, &ci) {
                     Some(n) => nexts[k] = n,
-                    None => continue,
+                    None => untraced[k / 64] |= 1 << (k % 64),
                 }
+                bufs = cx.vm.buffers.frame_view();
             }
-            if tracing && cx.vm.buffers.meta(bi).is_traced() {
+        }
+        if tracing {
+            for (k, &bi) in frame.iter().enumerate() {
+                if untraced[k / 64] & 1 << (k % 64) != 0 || !cx.vm.buffers.meta(bi).is_traced() {
+                    continue;
+                }
+                let sw = cx.vm.buffers.meta(bi).sw_if_index[RX];
                 let h = head14(cx.vm.buffers.data(bi));
                 if let Some(r) = cx.trace(bi) {
                     record_macs(r, &h, sw, 0);
                 }
             }
         }
-        cx.count_error(input_errors::L2INPUT, frame.len() as u64);
-        cx.enqueue(frame, &nexts[..frame.len()]);
+        cx.count_error(input_errors::L2INPUT, n as u64);
+        cx.enqueue(frame, &nexts[..n]);
     }
 }
 
@@ -706,13 +718,12 @@ enum BviError {
 /// caller adds them).
 #[inline(always)]
 fn l2_to_bvi(
-    cx: &mut NodeCx<'_>,
-    bi: BufferIndex,
+    m: &mut BufferMeta,
+    d: &[u8],
     bvi_sw: u32,
     bvi_mac: &[u8; 6],
     l3: L3Next,
 ) -> Result<(u16, u64), BviError> {
-    let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
     let l2_len = m.l2_len().max(14) as usize;
     let (dst, ethertype) = match d.get(..l2_len) {
         Some(h) => (&h[..6], u16::from_be_bytes([h[l2_len - 2], h[l2_len - 1]])),
@@ -746,6 +757,9 @@ pub struct L2Fwd {
     pub cfg: SharedL2Config,
     /// The L2 FIB.
     pub fib: Arc<L2Fib>,
+    /// Each packet's receive interface as it arrived (a BVI packet's becomes the BVI), for the
+    /// trace pass; kept in the node so that no frame pays for clearing it.
+    pub(crate) rx_of: Box<[u32; FRAME_SIZE]>,
 }
 
 mod fwd_next {
@@ -820,8 +834,12 @@ impl engine::march::Kernel for L2Fwd {
         let mut hits = 0u64;
         // Receive counters of the BVI packets go up to: (sw_if_index, packets, bytes).
         let mut bvi_rx = (u32::MAX, 0u64, 0u64);
+        let n = frame.len().min(FRAME_SIZE);
+        let frame = &frame[..n];
+        let ebase = cx.error_index(0);
+        let mut bufs = cx.vm.buffers.frame_view();
         for (k, &bi) in frame.iter().enumerate() {
-            let (m, d) = cx.vm.buffers.meta_and_data_mut(bi);
+            let (m, d) = bufs.meta_and_data_mut(bi);
             let dst = match d.first_chunk::<6>() {
                 Some(h) => *h,
                 None => [0; 6],
@@ -830,6 +848,9 @@ impl engine::march::Kernel for L2Fwd {
             let bd = m.l2_bd_index();
             let in_sn = m.l2fib_sn();
             let bitmap = m.l2_feature_bitmap();
+            if tracing {
+                self.rx_of[k] = sw;
+            }
             let id = (key(&dst, bd), sw, in_sn);
             if id != cached.0 {
                 cached = (id, self.decide(&c, id.0, sw, in_sn));
@@ -841,39 +862,47 @@ impl engine::march::Kernel for L2Fwd {
                     m.sw_if_index[TX] = tx;
                     fwd_next::L2_OUTPUT
                 }
-                FwdAction::Bvi(bvi, mac) => match l2_to_bvi(cx, bi, bvi, &mac, FWD_L3) {
-                    Ok((n, len)) => {
+                FwdAction::Bvi(bvi, mac) => match l2_to_bvi(m, d, bvi, &mac, FWD_L3) {
+                    Ok((next, len)) => {
                         if bvi_rx.0 != bvi {
                             flush_rx(cx, bvi_rx);
+                            bufs = cx.vm.buffers.frame_view();
                             bvi_rx = (bvi, 0, 0);
                         }
                         bvi_rx.1 += 1;
                         bvi_rx.2 += len;
-                        n
+                        next
                     }
                     Err(BviError::BadMac) => {
-                        cx.set_error(bi, fwd_errors::BVI_BAD_MAC);
+                        m.error = ebase + fwd_errors::BVI_BAD_MAC;
                         fwd_next::DROP
                     }
                     Err(BviError::Ethertype) => {
-                        cx.set_error(bi, fwd_errors::BVI_ETHERTYPE);
+                        m.error = ebase + fwd_errors::BVI_ETHERTYPE;
                         fwd_next::DROP
                     }
                 },
                 FwdAction::Drop(e) => {
-                    cx.set_error(bi, e);
+                    m.error = ebase + e;
                     fwd_next::DROP
                 }
                 FwdAction::Flood(_) if bitmap & feat::UU_FLOOD != 0 => fwd_next::FLOOD,
                 FwdAction::Flood(e) => {
-                    cx.set_error(bi, e);
+                    m.error = ebase + e;
                     fwd_next::DROP
                 }
             };
-            if tracing && cx.vm.buffers.meta(bi).is_traced() {
+        }
+        if tracing {
+            for (k, &bi) in frame.iter().enumerate() {
+                let m = cx.vm.buffers.meta(bi);
+                if !m.is_traced() {
+                    continue;
+                }
                 // The header as it arrived (a BVI packet's is now in front of the data).
-                let l2 = cx.vm.buffers.meta(bi).l2_hdr_offset;
+                let (l2, bd) = (m.l2_hdr_offset, m.l2_bd_index());
                 let h = head14(cx.vm.buffers.raw_from(bi, l2));
+                let sw = self.rx_of[k];
                 if let Some(r) = cx.trace(bi) {
                     record_macs(r, &h, sw, bd as u64);
                 }
@@ -966,7 +995,8 @@ impl Node for L2Flood {
                 };
                 let next = if mb.bvi {
                     let mac = c.input(mb.sw_if_index).bvi_mac;
-                    match l2_to_bvi(cx, b, mb.sw_if_index, &mac, FLOOD_L3) {
+                    let (bm, bd) = cx.vm.buffers.meta_and_data_mut(b);
+                    match l2_to_bvi(bm, bd, mb.sw_if_index, &mac, FLOOD_L3) {
                         Ok((n, len)) => {
                             let ctr = cx.vm.if_counters_mut(mb.sw_if_index);
                             ctr.rx_packets += 1;
