@@ -44,10 +44,18 @@ print("replies", ok)
 sys.exit(0 if ok == count else 1)
 "#;
 
+/// True (with a message) when taps cannot be made here: not root, or no /dev/net/tun.
+fn no_tap() -> bool {
+    let no = !is_root() || !std::path::Path::new("/dev/net/tun").exists();
+    if no {
+        eprintln!("skipped: needs root and /dev/net/tun");
+    }
+    no
+}
+
 #[test]
 fn tap_in_a_namespace_answers_ping() {
-    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("skipped: needs root and /dev/net/tun");
+    if no_tap() {
         return;
     }
     let ns = Netns::new("tap");
@@ -195,6 +203,29 @@ else:
         time.sleep(0.25)
 "#;
 
+/// Two pods on taps created with `options` (tap0 in namespace a, tap1 in b): pod k at
+/// 10.NET.(k+1).2/24 behind the forwarder's 10.NET.(k+1).1, host sides named dp<tag><pid><k>.
+fn two_pods(tag: &str, net: u8, options: &str) -> (Netns, Netns, App) {
+    let a = Netns::new(&format!("{tag}a"));
+    let b = Netns::new(&format!("{tag}b"));
+    let id = std::process::id() % 10_000;
+    let mut app = App::new(Mode::Live);
+    engine::drivers::install(&mut app.dp);
+    for (k, ns) in [&a, &b].into_iter().enumerate() {
+        let s = k + 1;
+        app.exec(&format!(
+            "create tap id {k} host-if-name dp{tag}{id}{k} host-ns {} host-ip4-addr 10.{net}.{s}.2/24 host-ip4-gw 10.{net}.{s}.1 {options}",
+            ns.0
+        ))
+        .unwrap();
+        app.exec_script(&format!(
+            "set interface state tap{k} up\nset interface ip address tap{k} 10.{net}.{s}.1/24"
+        ))
+        .unwrap();
+    }
+    (a, b, app)
+}
+
 /// Two pods' veths with the kernel's default offloads (checksum offload and TSO on): the sender
 /// hands over partial TCP/UDP checksums (`TP_STATUS_CSUMNOTREADY`), which af-packet-input must
 /// finish, or the receiving kernel drops every segment.
@@ -271,8 +302,7 @@ fn af_packet_finishes_partial_checksums_from_veth_peers_with_offloads_on() {
 
 #[test]
 fn ping_from_the_forwarder_to_a_pod_namespace() {
-    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("skipped: needs root and /dev/net/tun");
+    if no_tap() {
         return;
     }
     let ns = Netns::new("ping");
@@ -311,8 +341,7 @@ set interface ip address tap0 10.78.0.1/24",
 /// digest of what arrived comes back. Then each flag alone, and no offloads.
 #[test]
 fn taps_with_gso_carry_pod_tcp_and_udp() {
-    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("skipped: needs root and /dev/net/tun");
+    if no_tap() {
         return;
     }
     for flags in [
@@ -324,25 +353,7 @@ fn taps_with_gso_carry_pod_tcp_and_udp() {
         "",
         "csum-offload io-uring",
     ] {
-        let a = Netns::new("gsa");
-        let b = Netns::new("gsb");
-        let id = std::process::id() % 10_000;
-        let mut app = App::new(Mode::Live);
-        engine::drivers::install(&mut app.dp);
-        for (k, ns) in [&a, &b].into_iter().enumerate() {
-            app.exec(&format!(
-                "create tap id {k} host-if-name dpg{id}{k} host-ns {} host-ip4-addr 10.80.{}.2/24 host-ip4-gw 10.80.{}.1 {flags}",
-                ns.0,
-                k + 1,
-                k + 1
-            ))
-            .unwrap();
-            app.exec_script(&format!(
-                "set interface state tap{k} up\nset interface ip address tap{k} 10.80.{}.1/24",
-                k + 1
-            ))
-            .unwrap();
-        }
+        let (a, b, mut app) = two_pods("gs", 80, flags);
         let tap = app.exec("show tap tap0").unwrap();
         let gso = u8::from(flags.contains("gso"));
         let csum = u8::from(flags.contains("gso") || flags.contains("csum-offload"));
@@ -400,8 +411,7 @@ else:
 /// `show hardware-interfaces` list the queues.
 #[test]
 fn multi_queue_tap_receives_on_every_queue() {
-    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("skipped: needs root and /dev/net/tun");
+    if no_tap() {
         return;
     }
     for flags in ["no-io-uring", ""] {
@@ -410,28 +420,15 @@ fn multi_queue_tap_receives_on_every_queue() {
 }
 
 fn multi_queue_case(flags: &str) {
-    let a = Netns::new("mqa");
-    let b = Netns::new("mqb");
+    let (a, b, mut app) = two_pods(
+        "mq",
+        81,
+        &format!("num-rx-queues 2 host-mtu-size 1400 rx-ring-size 128 tx-ring-size 32 {flags}"),
+    );
     let id = std::process::id() % 10_000;
-    let mut app = App::new(Mode::Live);
-    engine::drivers::install(&mut app.dp);
-    for (k, ns) in [&a, &b].into_iter().enumerate() {
-        app.exec(&format!(
-            "create tap id {k} host-if-name dpq{id}{k} host-ns {} host-ip4-addr 10.81.{}.2/24 host-ip4-gw 10.81.{}.1 num-rx-queues 2 host-mtu-size 1400 rx-ring-size 128 tx-ring-size 32 {flags}",
-            ns.0,
-            k + 1,
-            k + 1
-        ))
-        .unwrap();
-        app.exec_script(&format!(
-            "set interface state tap{k} up\nset interface ip address tap{k} 10.81.{}.1/24",
-            k + 1
-        ))
-        .unwrap();
-    }
     let sys = |ns: &Netns, what: &str| {
         let out = ns
-            .exec(&["cat", &format!("/sys/class/net/dpq{id}0/{what}")])
+            .exec(&["cat", &format!("/sys/class/net/dpmq{id}0/{what}")])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -521,8 +518,7 @@ fn multi_queue_case(flags: &str) {
 /// and with io_uring alike, and the failures are the interface's tx-error, not lost silently.
 #[test]
 fn writes_to_a_downed_pod_interface_are_counted_as_tx_errors() {
-    if !is_root() || !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("skipped: needs root and /dev/net/tun");
+    if no_tap() {
         return;
     }
     for flags in ["no-io-uring", ""] {
