@@ -304,7 +304,7 @@ fn parse_acl(a: &mut Args) -> Result<Parsed<Rule>, CliError> {
 fn set_acl(dp: &mut Dataplane, a: &mut Args) -> R {
     let (index, rules, tag) = parse_acl(a)?;
     let p = plugin(dp).clone();
-    let mut am = p.main.write();
+    let am = dp.config_mut().edit(p.main);
     let acl = Acl {
         rules,
         tag: tag.unwrap_or_else(|| "cli".into()),
@@ -325,7 +325,7 @@ fn delete_acl(dp: &mut Dataplane, a: &mut Args) -> R {
     let i = acl_index(a)?;
     a.expect_end()?;
     let p = plugin(dp).clone();
-    p.main.write().delete(i).map_err(err)?;
+    dp.config_mut().edit(p.main).delete(i).map_err(err)?;
     for t in &p.sessions.threads {
         t.lock().reset_rule_hits(i, 0);
     }
@@ -380,9 +380,9 @@ fn parse_interface_acl(
 pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
     let p = plugin(dp).clone();
     for dir in [DIR_IN, DIR_OUT] {
-        let list = p.main.read().list(dir, sw).to_vec();
+        let list = dp.config().get(p.main).list(dir, sw).to_vec();
         for acl in list {
-            let switch = p.main.read().check_apply(dir, sw, acl, false);
+            let switch = dp.config().get(p.main).check_apply(dir, sw, acl, false);
             if let Ok(true) = switch {
                 let (arc, node) = if dir == DIR_IN {
                     ("ip4-unicast", IN_NODE)
@@ -395,14 +395,19 @@ pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
                     .unhook_classify(sw, dir == DIR_OUT);
             }
             if switch.is_ok() {
-                p.main.write().apply(dir, sw, acl, false);
+                dp.config_mut().edit(p.main).apply(dir, sw, acl, false);
             }
         }
     }
-    let macip = p.main.read().macip_by_sw.get(sw as usize).copied();
+    let macip = dp
+        .config()
+        .get(p.main)
+        .macip_by_sw
+        .get(sw as usize)
+        .copied();
     if macip.is_some_and(|m| m != u32::MAX) {
         let _ = dp.feature_enable_disable("device-input", MACIP_NODE, sw, false);
-        let mut am = p.main.write();
+        let am = dp.config_mut().edit(p.main);
         am.macip_by_sw[sw as usize] = u32::MAX;
         am.macip_compiled[sw as usize] = None;
     }
@@ -422,7 +427,11 @@ fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
         ));
     }
     let p = plugin(dp).clone();
-    let switch = p.main.read().check_apply(dir, sw, acl, add).map_err(err)?;
+    let switch = dp
+        .config()
+        .get(p.main)
+        .check_apply(dir, sw, acl, add)
+        .map_err(err)?;
     if switch && add {
         // The first ACL of an interface: the session tables get their full size now, as VPP
         // allocates its session pools when the plugin is first enabled on an interface, so
@@ -450,7 +459,7 @@ fn set_interface(dp: &mut Dataplane, a: &mut Args) -> R {
             l2.unhook_classify(sw, output);
         }
     }
-    p.main.write().apply(dir, sw, acl, add);
+    dp.config_mut().edit(p.main).apply(dir, sw, acl, add);
     Ok(String::new())
 }
 
@@ -519,7 +528,7 @@ fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let p = plugin(dp).clone();
-    let am = p.main.read();
+    let am = dp.config().get(p.main);
     if let Some(i) = only {
         if !am.acls.contains(i) {
             return Err(err(format!("no ACL with index {i}")));
@@ -530,7 +539,7 @@ fn show_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         if only.is_some_and(|o| o != i) {
             continue;
         }
-        print_acl_with(&mut s, &am, i, counters.then_some(&p));
+        print_acl_with(&mut s, am, i, counters.then_some(&p));
         if (i as usize) < am.by_acl[DIR_IN].len() {
             let _ = writeln!(
                 s,
@@ -557,7 +566,7 @@ fn clear_counters(dp: &mut Dataplane, a: &mut Args) -> R {
     };
     a.expect_end()?;
     let p = plugin(dp).clone();
-    let am = p.main.read();
+    let am = dp.config().get(p.main);
     if let Some(i) = only {
         if !am.acls.contains(i) {
             return Err(err(format!("no ACL with index {i}")));
@@ -595,7 +604,7 @@ fn show_interface(dp: &mut Dataplane, a: &mut Args) -> R {
             },
         }
     }
-    let am = plugin(dp).main.read();
+    let am = dp.config().get(plugin(dp).main);
     let n = am.lists[DIR_IN].len().max(am.lists[DIR_OUT].len()) as u32;
     let mut s = String::new();
     for swi in 0..n {
@@ -612,7 +621,7 @@ fn show_interface(dp: &mut Dataplane, a: &mut Args) -> R {
             if show_acls {
                 s.push('\n');
                 for &acl in l {
-                    print_acl(&mut s, &am, acl);
+                    print_acl(&mut s, am, acl);
                 }
                 s.push('\n');
             }
@@ -631,7 +640,7 @@ fn show_tables(dp: &mut Dataplane, a: &mut Args) -> R {
         None
     };
     a.expect_end()?;
-    let am = plugin(dp).main.read();
+    let am = dp.config().get(plugin(dp).main);
     let mut s = String::new();
     for (dir, name) in [(DIR_IN, "input"), (DIR_OUT, "output")] {
         for (sw, c) in am.classifiers[dir].iter().enumerate() {
@@ -853,8 +862,9 @@ fn set_session_table(dp: &mut Dataplane, a: &mut Args) -> R {
             )));
         }
         p.sessions.cfg.max_entries.store(v, Ordering::Relaxed);
-        if p.main
-            .read()
+        if dp
+            .config()
+            .get(p.main)
             .lists
             .iter()
             .any(|l| l.iter().any(|x| !x.is_empty()))
@@ -1026,7 +1036,7 @@ fn recompile_macip(am: &mut AclMain, acl: u32) {
 fn set_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
     let (index, rules, tag) = parse_macip(a)?;
     let p = plugin(dp).clone();
-    let mut am = p.main.write();
+    let am = dp.config_mut().edit(p.main);
     let acl = MacipAcl {
         rules,
         tag: tag.unwrap_or_else(|| "cli".into()),
@@ -1038,7 +1048,7 @@ fn set_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         }
         None => am.macip_acls.put(acl),
     };
-    recompile_macip(&mut am, i);
+    recompile_macip(am, i);
     Ok(format!("ACL index:{i}"))
 }
 
@@ -1049,7 +1059,7 @@ fn delete_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
     let i = acl_index(a)?;
     a.expect_end()?;
     let p = plugin(dp).clone();
-    let mut am = p.main.write();
+    let am = dp.config_mut().edit(p.main);
     if !am.macip_acls.contains(i) {
         return Err(err(format!("no MACIP ACL with index {i}")));
     }
@@ -1073,30 +1083,30 @@ fn delete_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
 fn set_macip_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     let InterfaceAcl { sw, acl, add, .. } = parse_interface_acl(dp, a, false)?;
     let p = plugin(dp).clone();
-    let cur = p
-        .main
-        .read()
+    let cur = dp
+        .config()
+        .get(p.main)
         .macip_by_sw
         .get(sw as usize)
         .copied()
         .unwrap_or(u32::MAX);
     if add {
         let acl = acl.ok_or_else(|| err("expected `acl <index>`"))?;
-        if !p.main.read().macip_acls.contains(acl) {
+        if !dp.config().get(p.main).macip_acls.contains(acl) {
             return Err(err(format!("no MACIP ACL with index {acl}")));
         }
         if cur == u32::MAX {
             dp.feature_enable_disable("device-input", MACIP_NODE, sw, true)
                 .map_err(err)?;
         }
-        let mut am = p.main.write();
+        let am = dp.config_mut().edit(p.main);
         let n = sw as usize + 1;
         if am.macip_by_sw.len() < n {
             am.macip_by_sw.resize(n, u32::MAX);
             am.macip_compiled.resize(n, None);
         }
         am.macip_by_sw[sw as usize] = acl;
-        recompile_macip(&mut am, acl);
+        recompile_macip(am, acl);
     } else {
         if cur == u32::MAX {
             return Err(err(format!("no MACIP ACL is applied on sw_if_index {sw}")));
@@ -1110,7 +1120,7 @@ fn set_macip_interface(dp: &mut Dataplane, a: &mut Args) -> R {
         }
         dp.feature_enable_disable("device-input", MACIP_NODE, sw, false)
             .map_err(err)?;
-        let mut am = p.main.write();
+        let am = dp.config_mut().edit(p.main);
         am.macip_by_sw[sw as usize] = u32::MAX;
         am.macip_compiled[sw as usize] = None;
     }
@@ -1124,7 +1134,7 @@ fn show_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
         None
     };
     a.expect_end()?;
-    let am = plugin(dp).main.read();
+    let am = dp.config().get(plugin(dp).main);
     if let Some(i) = only {
         if !am.macip_acls.contains(i) {
             return Err(err(format!("no MACIP ACL with index {i}")));
@@ -1161,7 +1171,7 @@ fn show_macip_acl(dp: &mut Dataplane, a: &mut Args) -> R {
 
 fn show_macip_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
-    let am = plugin(dp).main.read();
+    let am = dp.config().get(plugin(dp).main);
     let mut s = String::new();
     for (i, &x) in am.macip_by_sw.iter().enumerate() {
         let _ = writeln!(s, "  sw_if_index {i}: {}", x as i32);

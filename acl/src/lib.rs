@@ -32,7 +32,6 @@ use std::sync::Arc;
 use cli::Registry;
 use engine::feature::FeatureRegistration;
 use engine::Dataplane;
-use parking_lot::RwLock;
 
 use crate::classify::Classifier;
 use crate::macip::{CompiledMacip, MacipAcl};
@@ -134,7 +133,7 @@ impl<T> Pool<T> {
 }
 
 /// Configuration of the plugin, shared by the nodes (read once per frame) and the CLI.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AclMain {
     /// The ACLs.
     pub acls: Pool<Acl>,
@@ -144,7 +143,7 @@ pub struct AclMain {
     /// Interfaces per direction by ACL index (VPP's `*_sw_if_index_vec_by_acl`).
     pub by_acl: [Vec<Vec<u32>>; 2],
     /// Compiled classifier per direction by sw_if_index.
-    pub classifiers: [Vec<Classifier>; 2],
+    pub classifiers: [Vec<Arc<Classifier>>; 2],
     /// MACIP ACLs.
     pub macip_acls: Pool<MacipAcl>,
     /// MACIP ACL per sw_if_index (`u32::MAX`: none).
@@ -180,9 +179,10 @@ impl AclMain {
         let c = Classifier::build(&list);
         let v = &mut self.classifiers[dir];
         if v.len() <= sw as usize {
-            v.resize_with(sw as usize + 1, Classifier::default);
+            v.resize_with(sw as usize + 1, Default::default);
         }
-        v[sw as usize] = c;
+        // Shared, so a snapshot copies a pointer per interface, not the compiled tables.
+        v[sw as usize] = Arc::new(c);
     }
 
     /// Create (index None or a free index) or replace an ACL; recompiles the interfaces using it.
@@ -276,8 +276,8 @@ impl AclMain {
     }
 }
 
-/// Shared handle to the configuration.
-pub type SharedAcl = Arc<RwLock<AclMain>>;
+/// Key of the plugin's configuration in the configuration snapshot ([`engine::config`]).
+pub type SharedAcl = engine::config::Table<AclMain>;
 
 /// The plugin's state, stored in the dataplane's extensions.
 #[derive(Clone, Debug)]
@@ -304,7 +304,7 @@ pub fn plugin(dp: &Dataplane) -> &AclPlugin {
 /// Register the plugin's nodes, features and commands.
 pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     let p = AclPlugin {
-        main: Arc::new(RwLock::new(AclMain::default())),
+        main: dp.config_mut().register("acl", AclMain::default()),
         sessions: Arc::new(Sessions::new(1)),
         l2_miss: Arc::new(std::sync::OnceLock::new()),
     };
@@ -313,9 +313,9 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
             node::registration(is_input),
             Box::new(node::AclNode::new(
                 is_input,
-                p.main.clone(),
+                p.main,
                 p.sessions.clone(),
-                dp.features.clone(),
+                dp.features,
             )),
         );
     }
@@ -332,12 +332,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
             .graph
             .node_index(classify)
             .expect("graph-nodes registers the classify nodes first");
-        let mut n = node::AclNode::new(
-            is_input,
-            p.main.clone(),
-            p.sessions.clone(),
-            dp.features.clone(),
-        );
+        let mut n = node::AclNode::new(is_input, p.main, p.sessions.clone(), dp.features);
         let idx = dp
             .graph
             .register(node::registration_l2(is_input), Box::new(AclL2Stub));
@@ -366,12 +361,13 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     dp.graph.register(
         macip::registration(),
         Box::new(macip::MacipNode {
-            main: p.main.clone(),
-            features: dp.features.clone(),
+            main: p.main,
+            features: dp.features,
         }),
     );
     {
-        let mut f = dp.features.write();
+        let t = dp.features;
+        let f = dp.config_mut().edit(t);
         let feats = [
             FeatureRegistration {
                 arc: "ip4-unicast".into(),

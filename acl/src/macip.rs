@@ -191,8 +191,8 @@ pub struct MacipNode {
 
 impl Node for MacipNode {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        let am = self.main.read();
-        let features = self.features.read();
+        let am = cx.config().get(self.main);
+        let features = cx.config().get(self.features);
         let ebase = cx.error_index(0);
         let tracing = cx.tracing();
         let mut nexts = [0u16; FRAME_SIZE];
@@ -250,8 +250,6 @@ impl Node for MacipNode {
                 }
             }
         }
-        drop(features);
-        drop(am);
         cx.count_error(errors::PERMIT, n_permit);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }

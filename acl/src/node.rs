@@ -162,8 +162,8 @@ impl AclNode {
     fn run<const CACHE: bool>(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let is_input = self.is_input;
         let dir = if is_input { RX } else { TX };
-        let am = self.main.read();
-        let features = self.features.read();
+        let am = cx.config().get(self.main);
+        let features = cx.config().get(self.features);
         let cfg = &self.sessions.cfg;
         let mut st = self.sessions.thread(cx.vm.thread_index).lock();
         let now = cx.now_ns();
@@ -365,8 +365,6 @@ impl AclNode {
         }
         st.count_rule(run.0, run.1, run.2, run.3);
         drop(st);
-        drop(features);
-        drop(am);
         cx.count_error(errors::CHECK, n as u64);
         cx.count_error(errors::ACL_PERMIT, n_permit);
         cx.count_error(errors::NEW_SESSION, n_new);

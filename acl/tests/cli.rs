@@ -73,14 +73,19 @@ acl-index 1 count 3 tag {web}
         "{e}"
     );
     // Features are on the arcs.
-    let feats = a.dp.features.read().enabled("ip4-unicast", 1);
+    let feats = a.dp.config().get(a.dp.features).enabled("ip4-unicast", 1);
     assert_eq!(feats, vec!["acl-plugin-in-ip4-fa".to_string()]);
     // Remove and delete.
     run(
         &mut a,
         "set acl-plugin interface tap1 input acl 0 del\nset acl-plugin interface tap2 output acl 0 del",
     );
-    assert!(a.dp.features.read().enabled("ip4-output", 2).is_empty());
+    assert!(a
+        .dp
+        .config()
+        .get(a.dp.features)
+        .enabled("ip4-output", 2)
+        .is_empty());
     assert_eq!(
         a.exec("delete acl-plugin acl index 0").unwrap(),
         "Deleted ACL index:0"
@@ -178,11 +183,16 @@ fn macip_acl_commands() {
         .message()
         .contains("in use"));
     assert_eq!(
-        a.dp.features.read().enabled("device-input", 1),
+        a.dp.config().get(a.dp.features).enabled("device-input", 1),
         vec!["acl-plugin-macip-input".to_string()]
     );
     run(&mut a, "set acl-plugin macip interface tap1 del");
-    assert!(a.dp.features.read().enabled("device-input", 1).is_empty());
+    assert!(a
+        .dp
+        .config()
+        .get(a.dp.features)
+        .enabled("device-input", 1)
+        .is_empty());
     assert_eq!(
         a.exec("delete acl-plugin macip acl index 0").unwrap(),
         "Deleted ACL index:0"

@@ -64,14 +64,18 @@ impl App {
         Self::with_buffers(mode, engine::buffer::DEFAULT_BUFFERS)
     }
 
-    /// Run one command line.
+    /// Run one command line; what it changed is published as one snapshot when it returns.
     pub fn exec(&mut self, line: &str) -> Result<String, CliError> {
-        self.registry.execute(&mut self.dp, line)
+        let r = self.registry.execute(&mut self.dp, line);
+        self.dp.config_mut().commit();
+        r
     }
 
-    /// Run a script's text.
+    /// Run a script's text; published at its yields (paced) and when it ends.
     pub fn exec_script(&mut self, text: &str) -> Result<String, CliError> {
-        self.registry.exec_script(&mut self.dp, text)
+        let r = self.registry.exec_script(&mut self.dp, text);
+        self.dp.config_mut().commit();
+        r
     }
 
     /// Run a script file; errors name the file.

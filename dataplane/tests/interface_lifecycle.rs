@@ -82,7 +82,12 @@ fn footprint(app: &App) -> Footprint {
         lbs: fib.lbs_in_use(),
         fib_entries: fib.n_entries(0),
         neighbours: fib.neighbors.len(),
-        nat_interfaces: nat44::nat(&app.dp).sh.cfg.read().interfaces.len(),
+        nat_interfaces: app
+            .dp
+            .config()
+            .get(nat44::nat(&app.dp).sh.cfg)
+            .interfaces
+            .len(),
         acl_sessions: acl.sessions.threads.iter().map(|t| t.lock().len()).sum(),
         l2fib: graph_nodes::l2::l2(&app.dp).fib.len(),
     }

@@ -26,7 +26,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     let h = Ip4Handle {
         fib: Arc::new(RwLock::new(Ip4Main::new())),
         interfaces: dp.interfaces.clone(),
-        features: dp.features.clone(),
+        features: dp.features,
         arcs: dp.arcs,
         udp_ports: Arc::new(RwLock::new(UdpPorts::default())),
     };
@@ -42,7 +42,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         inp,
         Box::new(ip4_input::Ip4Input {
             verify_checksum: true,
-            features: h.features.clone(),
+            features: h.features,
             arc: h.arcs.ip4_unicast,
         }),
     );
@@ -50,7 +50,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
         inp_ncs,
         Box::new(ip4_input::Ip4Input {
             verify_checksum: false,
-            features: h.features.clone(),
+            features: h.features,
             arc: h.arcs.ip4_unicast,
         }),
     );

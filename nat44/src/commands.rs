@@ -171,13 +171,13 @@ fn if_addr(dp: &Dataplane, sw: u32) -> Option<Ipv4Addr> {
 fn resolve_interfaces(dp: &mut Dataplane) {
     let h = nat(dp).clone();
     let (auto, pending) = {
-        let c = h.sh.cfg.read();
+        let c = dp.config().get(h.sh.cfg);
         (c.auto_add.clone(), c.pending.len())
     };
     for (sw, twice) in auto {
         if let Some(a) = if_addr(dp, sw) {
             let exists = {
-                let c = h.sh.cfg.read();
+                let c = dp.config().get(h.sh.cfg);
                 let list = if twice {
                     &c.twice_nat_addresses
                 } else {
@@ -191,7 +191,7 @@ fn resolve_interfaces(dp: &mut Dataplane) {
         }
     }
     if pending > 0 {
-        let list = std::mem::take(&mut h.sh.cfg.write().pending);
+        let list = std::mem::take(&mut dp.config_mut().edit(h.sh.cfg).pending);
         let mut keep = Vec::new();
         for mut p in list {
             match if_addr(dp, p.sw_if_index) {
@@ -205,14 +205,20 @@ fn resolve_interfaces(dp: &mut Dataplane) {
                 None => keep.push(p),
             }
         }
-        h.sh.cfg.write().pending.extend(keep);
+        dp.config_mut().edit(h.sh.cfg).pending.extend(keep);
     }
 }
 
-fn add_pool_address(dp: &Dataplane, a: Ipv4Addr, vrf: Option<u32>, twice: bool, from: Option<u32>) {
+fn add_pool_address(
+    dp: &mut Dataplane,
+    a: Ipv4Addr,
+    vrf: Option<u32>,
+    twice: bool,
+    from: Option<u32>,
+) {
     let tenant_fib = vrf.and_then(|v| graph_nodes::ip4(dp).fib.read().fib_index(v));
     let h = nat(dp).clone();
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     let mut db = h.sh.db.lock();
     let list = if twice {
         &mut c.twice_nat_addresses
@@ -249,9 +255,9 @@ fn add_pool_address(dp: &Dataplane, a: Ipv4Addr, vrf: Option<u32>, twice: bool, 
     );
 }
 
-fn del_pool_address(dp: &Dataplane, a: Ipv4Addr, twice: bool) -> Result<(), CliError> {
+fn del_pool_address(dp: &mut Dataplane, a: Ipv4Addr, twice: bool) -> Result<(), CliError> {
     let h = nat(dp).clone();
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     let mut db = h.sh.db.lock();
     let list = if twice {
         &mut c.twice_nat_addresses
@@ -284,7 +290,7 @@ fn plugin_enable(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let h = nat(dp).clone();
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     c.enabled = true;
     if let Some(n) = sessions {
         c.session_limit = n;
@@ -296,10 +302,10 @@ fn plugin_enable(dp: &mut Dataplane, a: &mut Args) -> R {
 fn plugin_disable(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = nat(dp).clone();
-    if !h.sh.cfg.read().interfaces.is_empty() {
+    if !dp.config().get(h.sh.cfg).interfaces.is_empty() {
         return Err(err("NAT44 is enabled on interfaces; remove them first"));
     }
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     *c = crate::config::Config::default();
     *h.sh.db.lock() = crate::session::SessionDb::new(c.session_limit, c.seed);
     Ok(String::new())
@@ -365,9 +371,12 @@ fn add_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     let h = nat(dp).clone();
     if del {
-        h.sh.cfg.write().auto_add.retain(|&x| x != (sw, twice));
+        dp.config_mut()
+            .edit(h.sh.cfg)
+            .auto_add
+            .retain(|&x| x != (sw, twice));
         let addrs: Vec<Ipv4Addr> = {
-            let c = h.sh.cfg.read();
+            let c = dp.config().get(h.sh.cfg);
             let list = if twice {
                 &c.twice_nat_addresses
             } else {
@@ -384,7 +393,7 @@ fn add_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
         return Ok(String::new());
     }
     {
-        let mut c = h.sh.cfg.write();
+        let c = dp.config_mut().edit(h.sh.cfg);
         if !c.auto_add.contains(&(sw, twice)) {
             c.auto_add.push((sw, twice));
         }
@@ -394,9 +403,9 @@ fn add_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
 }
 
 /// Add a mapping: checks, port reservation on pool addresses, tables, sessions it supersedes.
-fn insert_mapping(dp: &Dataplane, m: StaticMapping) -> Result<(), CliError> {
+fn insert_mapping(dp: &mut Dataplane, m: StaticMapping) -> Result<(), CliError> {
     let h = nat(dp).clone();
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     let mut db = h.sh.db.lock();
     let ek = c.external_key(&m);
     if c.by_external.contains_key(&ek) {
@@ -430,9 +439,9 @@ fn insert_mapping(dp: &Dataplane, m: StaticMapping) -> Result<(), CliError> {
 }
 
 /// Delete the mapping with external key `ek`, its reserved port and its sessions.
-fn remove_mapping(dp: &Dataplane, ek: SmKey) -> Result<(), CliError> {
+fn remove_mapping(dp: &mut Dataplane, ek: SmKey) -> Result<(), CliError> {
     let h = nat(dp).clone();
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     let mut db = h.sh.db.lock();
     let Some(&i) = c.by_external.get(&ek) else {
         return Err(err("Mapping not exist."));
@@ -465,7 +474,7 @@ fn vrf_arg(dp: &Dataplane, vrf: Option<u32>) -> Result<(u32, u32), CliError> {
     match vrf {
         Some(v) => Ok((v, fib_of_vrf(dp, v)?)),
         None => {
-            let c = nat(dp).sh.cfg.read();
+            let c = dp.config().get(nat(dp).sh.cfg);
             Ok((0, c.inside_fib))
         }
     }
@@ -556,7 +565,7 @@ fn mapping_add_del(dp: &mut Dataplane, m: &mut StaticMapping, del: bool) -> R {
             }
             None => {
                 let h = nat(dp).clone();
-                let mut c = h.sh.cfg.write();
+                let c = dp.config_mut().edit(h.sh.cfg);
                 if del {
                     c.pending.retain(|p| {
                         !(p.sw_if_index == sw
@@ -574,7 +583,7 @@ fn mapping_add_del(dp: &mut Dataplane, m: &mut StaticMapping, del: bool) -> R {
         }
     }
     if del {
-        let ek = nat(dp).sh.cfg.read().external_key(m);
+        let ek = dp.config().get(nat(dp).sh.cfg).external_key(m);
         remove_mapping(dp, ek)?;
     } else {
         insert_mapping(dp, m.clone())?;
@@ -651,7 +660,7 @@ fn add_lb_static_mapping(dp: &mut Dataplane, a: &mut Args) -> R {
         affinity,
     };
     if del {
-        let ek = nat(dp).sh.cfg.read().external_key(&m);
+        let ek = dp.config().get(nat(dp).sh.cfg).external_key(&m);
         remove_mapping(dp, ek)?;
     } else {
         insert_mapping(dp, m)?;
@@ -703,7 +712,7 @@ fn add_lb_backend(dp: &mut Dataplane, a: &mut Args) -> R {
     // The back-end is in the mapping's table (the VRF must exist).
     vrf_arg(dp, vrf)?;
     let h = nat(dp).clone();
-    let mut c = h.sh.cfg.write();
+    let c = dp.config_mut().edit(h.sh.cfg);
     let ek = SmKey {
         addr: u32::from(e),
         port: ep,
@@ -758,7 +767,6 @@ fn add_lb_backend(dp: &mut Dataplane, a: &mut Args) -> R {
         c.by_local.remove(&key);
     }
     c.static_mappings[i as usize] = Some(m);
-    drop(c);
     let mut db = h.sh.db.lock();
     let (la, ext) = (u32::from(l), u32::from(e));
     db.delete_where(|s| {
@@ -835,7 +843,8 @@ fn forwarding(dp: &mut Dataplane, a: &mut Args) -> R {
         return Err(err("'enable' or 'disable' expected"));
     };
     a.expect_end()?;
-    nat(dp).sh.cfg.write().forwarding = on;
+    let t = nat(dp).sh.cfg;
+    dp.config_mut().edit(t).forwarding = on;
     Ok(String::new())
 }
 
@@ -866,7 +875,7 @@ fn interface_role(
             name
         ))
     };
-    let existing = h.sh.cfg.read().interface(sw).copied();
+    let existing = dp.config().get(h.sh.cfg).interface(sw).copied();
     if output {
         if existing.is_some_and(|e| !e.output_feature) {
             return Err(fail());
@@ -885,7 +894,7 @@ fn interface_role(
                 feature(dp, "ip4-unicast", names::OUT2IN, sw, false)?;
                 feature(dp, "ip4-output", names::IN2OUT_OUTPUT, sw, false)?;
             }
-            let mut c = h.sh.cfg.write();
+            let c = dp.config_mut().edit(h.sh.cfg);
             c.interfaces.retain(|i| i.sw_if_index != sw);
             if e.inside || e.outside {
                 c.interfaces.push(e);
@@ -904,7 +913,7 @@ fn interface_role(
             feature(dp, "ip4-unicast", names::OUT2IN, sw, true)?;
             feature(dp, "ip4-output", names::IN2OUT_OUTPUT, sw, true)?;
         }
-        let mut c = h.sh.cfg.write();
+        let c = dp.config_mut().edit(h.sh.cfg);
         c.interfaces.retain(|i| i.sw_if_index != sw);
         c.interfaces.push(e);
         return Ok(());
@@ -917,12 +926,15 @@ fn interface_role(
         (None, true) => Err(fail()),
         (None, false) => {
             feature(dp, "ip4-unicast", role_node(inside), sw, true)?;
-            h.sh.cfg.write().interfaces.push(NatInterface {
-                sw_if_index: sw,
-                inside,
-                outside: !inside,
-                output_feature: false,
-            });
+            dp.config_mut()
+                .edit(h.sh.cfg)
+                .interfaces
+                .push(NatInterface {
+                    sw_if_index: sw,
+                    inside,
+                    outside: !inside,
+                    output_feature: false,
+                });
             Ok(())
         }
         (Some(e), false) => {
@@ -932,7 +944,7 @@ fn interface_role(
             // Becomes in+out: the other role's node gives way to nat44-classify.
             feature(dp, "ip4-unicast", role_node(!inside), sw, false)?;
             feature(dp, "ip4-unicast", names::CLASSIFY, sw, true)?;
-            let mut c = h.sh.cfg.write();
+            let c = dp.config_mut().edit(h.sh.cfg);
             if let Some(i) = c.interfaces.iter_mut().find(|i| i.sw_if_index == sw) {
                 i.inside = true;
                 i.outside = true;
@@ -943,12 +955,10 @@ fn interface_role(
             if (inside && !e.inside) || (!inside && !e.outside) {
                 return Err(fail());
             }
-            let mut c = h.sh.cfg.write();
             if e.inside && e.outside {
-                drop(c);
                 feature(dp, "ip4-unicast", names::CLASSIFY, sw, false)?;
                 feature(dp, "ip4-unicast", role_node(!inside), sw, true)?;
-                c = h.sh.cfg.write();
+                let c = dp.config_mut().edit(h.sh.cfg);
                 if let Some(i) = c.interfaces.iter_mut().find(|i| i.sw_if_index == sw) {
                     if inside {
                         i.inside = false;
@@ -957,9 +967,8 @@ fn interface_role(
                     }
                 }
             } else {
-                drop(c);
                 feature(dp, "ip4-unicast", role_node(inside), sw, false)?;
-                c = h.sh.cfg.write();
+                let c = dp.config_mut().edit(h.sh.cfg);
                 c.interfaces.retain(|i| i.sw_if_index != sw);
             }
             Ok(())
@@ -971,7 +980,7 @@ fn interface_role(
 /// (`nat44 add interface address`) and the static mappings waiting for its address go with it.
 pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
     let h = nat(dp).clone();
-    let role = h.sh.cfg.read().interface(sw).copied();
+    let role = dp.config().get(h.sh.cfg).interface(sw).copied();
     if let Some(e) = role {
         if e.inside && e.outside && !e.output_feature {
             let _ = interface_role(dp, sw, true, false, true);
@@ -984,11 +993,14 @@ pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
                 let _ = interface_role(dp, sw, true, e.output_feature, true);
             }
         }
-        h.sh.cfg.write().interfaces.retain(|i| i.sw_if_index != sw);
+        dp.config_mut()
+            .edit(h.sh.cfg)
+            .interfaces
+            .retain(|i| i.sw_if_index != sw);
     }
     for twice in [false, true] {
         let addrs: Vec<Ipv4Addr> = {
-            let mut c = h.sh.cfg.write();
+            let c = dp.config_mut().edit(h.sh.cfg);
             c.auto_add.retain(|&x| x != (sw, twice));
             let list = if twice {
                 &c.twice_nat_addresses
@@ -1004,7 +1016,10 @@ pub(crate) fn interface_deleted(dp: &mut Dataplane, sw: u32) {
             let _ = del_pool_address(dp, ad, twice);
         }
     }
-    h.sh.cfg.write().pending.retain(|p| p.sw_if_index != sw);
+    dp.config_mut()
+        .edit(h.sh.cfg)
+        .pending
+        .retain(|p| p.sw_if_index != sw);
 }
 
 fn set_interface_nat44(dp: &mut Dataplane, a: &mut Args) -> R {
@@ -1038,7 +1053,7 @@ fn set_interface_nat44(dp: &mut Dataplane, a: &mut Args) -> R {
 
 fn set_timeout(dp: &mut Dataplane, a: &mut Args) -> R {
     let h = nat(dp).clone();
-    let mut t = h.sh.cfg.read().timeouts;
+    let mut t = dp.config().get(h.sh.cfg).timeouts;
     if a.keyword("reset") {
         a.expect_end()?;
         t = Timeouts::default();
@@ -1062,7 +1077,7 @@ fn set_timeout(dp: &mut Dataplane, a: &mut Args) -> R {
             }
         }
     }
-    h.sh.cfg.write().timeouts = t;
+    dp.config_mut().edit(h.sh.cfg).timeouts = t;
     h.sh.db.lock().set_timeouts(&t);
     Ok(String::new())
 }
@@ -1074,7 +1089,7 @@ fn set_session_limit(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     a.expect_end()?;
     let h = nat(dp).clone();
-    h.sh.cfg.write().session_limit = n;
+    dp.config_mut().edit(h.sh.cfg).session_limit = n;
     h.sh.db.lock().set_limit(n, dp.graph.vm.now_ns);
     Ok(String::new())
 }
@@ -1083,7 +1098,7 @@ fn set_random_seed(dp: &mut Dataplane, a: &mut Args) -> R {
     let n = a.u64()?;
     a.expect_end()?;
     let h = nat(dp).clone();
-    h.sh.cfg.write().seed = n;
+    dp.config_mut().edit(h.sh.cfg).seed = n;
     h.sh.db.lock().reseed(n);
     Ok(String::new())
 }
@@ -1289,7 +1304,7 @@ fn show_static_mappings(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     resolve_interfaces(dp);
     let h = nat(dp).clone();
-    let c = h.sh.cfg.read();
+    let c = dp.config().get(h.sh.cfg);
     let mut s = String::from("NAT44 static mappings:\n");
     for m in c.static_mappings.iter().flatten() {
         s.push(' ');
@@ -1326,7 +1341,7 @@ fn show_addresses(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     resolve_interfaces(dp);
     let h = nat(dp).clone();
-    let c = h.sh.cfg.read();
+    let c = dp.config().get(h.sh.cfg);
     let db = h.sh.db.lock();
     let mut s = String::new();
     for (title, list, pools) in [
@@ -1362,7 +1377,7 @@ fn show_addresses(dp: &mut Dataplane, a: &mut Args) -> R {
 fn show_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = nat(dp).clone();
-    let c = h.sh.cfg.read();
+    let c = dp.config().get(h.sh.cfg);
     let im = dp.interfaces.read();
     let mut s = String::from("NAT44 interfaces:\n");
     let role = |i: &NatInterface| match (i.inside, i.outside) {
@@ -1382,7 +1397,7 @@ fn show_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {
 fn show_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = nat(dp).clone();
-    let c = h.sh.cfg.read();
+    let c = dp.config().get(h.sh.cfg);
     let im = dp.interfaces.read();
     let mut s = String::from("NAT44 pool address interfaces:\n");
     for (sw, _) in c.auto_add.iter().filter(|x| !x.1) {
@@ -1397,7 +1412,7 @@ fn show_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
 
 fn show_timeouts(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
-    let t = nat(dp).sh.cfg.read().timeouts;
+    let t = dp.config().get(nat(dp).sh.cfg).timeouts;
     Ok(format!(
         "udp timeout: {}sec\ntcp-established timeout: {}sec\ntcp-transitory timeout: {}sec\nicmp timeout: {}sec\n",
         t.udp, t.tcp_established, t.tcp_transitory, t.icmp
@@ -1407,7 +1422,7 @@ fn show_timeouts(dp: &mut Dataplane, a: &mut Args) -> R {
 fn show_summary(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = nat(dp).clone();
-    let c = h.sh.cfg.read();
+    let c = dp.config().get(h.sh.cfg);
     let db = h.sh.db.lock();
     let k = db.class_counts();
     let ct = db.counters;

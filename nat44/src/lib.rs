@@ -46,7 +46,7 @@ use std::sync::Arc;
 use cli::Registry;
 use engine::feature::FeatureRegistration;
 use engine::Dataplane;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::nodes::{names, Classify, Expire, In2Out, Out2In, Shared};
@@ -75,10 +75,10 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     let cfg = Config::default();
     let db = SessionDb::new(cfg.session_limit, cfg.seed);
     let sh = Shared {
-        cfg: Arc::new(RwLock::new(cfg)),
+        cfg: dp.config_mut().register("nat44", cfg),
         db: Arc::new(Mutex::new(db)),
         ip4: graph_nodes::ip4(dp).clone(),
-        features: dp.features.clone(),
+        features: dp.features,
     };
     let mut regs = nodes::registrations().into_iter();
     let mut next = || regs.next().expect("registration");
@@ -90,7 +90,8 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     g.register(next(), Box::new(Classify { sh: sh.clone() }));
     g.register(next(), Box::new(Expire { sh: sh.clone() }));
     {
-        let mut f = dp.features.write();
+        let t = dp.features;
+        let f = dp.config_mut().edit(t);
         for node in [names::CLASSIFY, names::IN2OUT, names::OUT2IN] {
             f.register_feature(FeatureRegistration {
                 arc: "ip4-unicast".into(),

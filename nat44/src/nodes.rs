@@ -34,7 +34,7 @@ use graph_nodes::fib::{DpoKind, Ip4Main};
 use graph_nodes::nodes::ip4_input::set_icmp_error;
 use graph_nodes::nodes::Ip4Handle;
 use graph_nodes::wire::checksum::IpCsum;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::config::{choose_local, Config, TwiceNat};
 use crate::packet::{
@@ -150,8 +150,8 @@ mod vpp {
 /// State shared by the NAT nodes and the CLI.
 #[derive(Clone)]
 pub struct Shared {
-    /// Configuration (read once per frame).
-    pub cfg: Arc<RwLock<Config>>,
+    /// Key of the configuration in the snapshot ([`engine::config`]; read once per frame).
+    pub cfg: engine::config::Table<Config>,
     /// Thread 0's sessions (locked once per frame).
     pub db: Arc<Mutex<SessionDb>>,
     /// IPv4 state (interface FIBs and addresses, routes).
@@ -311,7 +311,7 @@ impl engine::march::Kernel for Out2In {
     #[inline(always)]
     fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [vpp::O2I_LOOKUP as u16; FRAME_SIZE];
-        let cfg = self.sh.cfg.read();
+        let cfg = cx.config().get(self.sh.cfg);
         let mut db = self.sh.db.lock();
         let fib = self.sh.ip4.fib.read();
         let sc = &mut *self.scratch;
@@ -319,7 +319,7 @@ impl engine::march::Kernel for Out2In {
         let now_s = frame_start(&mut db, now);
         let mut pipe = Pipe::start(true, false, &cx.vm.buffers, &db, &fib, frame, sc);
         let mut c = Ctx {
-            cfg: &cfg,
+            cfg,
             db: &mut db,
             fib: &fib,
             now,
@@ -892,10 +892,10 @@ impl engine::march::Kernel for In2Out {
     #[inline(always)]
     fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
-        let cfg = self.sh.cfg.read();
+        let cfg = cx.config().get(self.sh.cfg);
         let mut db = self.sh.db.lock();
         let fib = self.sh.ip4.fib.read();
-        let features = self.sh.features.read();
+        let features = cx.config().get(self.sh.features);
         let sc = &mut *self.scratch;
         let now = cx.now_ns();
         let now_s = frame_start(&mut db, now);
@@ -923,7 +923,7 @@ impl engine::march::Kernel for In2Out {
             ))
         };
         let mut c = Ctx {
-            cfg: &cfg,
+            cfg,
             db: &mut db,
             fib: &fib,
             now,
@@ -1358,7 +1358,7 @@ pub struct Classify {
 impl Node for Classify {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
-        let cfg = self.sh.cfg.read();
+        let cfg = cx.config().get(self.sh.cfg);
         for (k, &bi) in frame.iter().enumerate() {
             let r = cx.vm.buffers.meta(bi).reass_l4();
             let d = cx.vm.buffers.data(bi);
@@ -1366,7 +1366,6 @@ impl Node for Classify {
             with_reass(&mut p, r);
             nexts[k] = cfg.classify_out2in(p.dst, p.dport, p.proto) as u16;
         }
-        drop(cfg);
         cx.enqueue(frame, &nexts[..frame.len()]);
     }
 

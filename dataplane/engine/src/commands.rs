@@ -1122,7 +1122,7 @@ fn set_interface_mtu(dp: &mut Dataplane, a: &mut Args) -> R {
 fn show_interface_features(dp: &mut Dataplane, a: &mut Args) -> R {
     let sw = interface_arg(dp, a)?;
     a.expect_end()?;
-    let f = dp.features.read();
+    let f = dp.config().get(dp.features);
     let mut s = String::from("Feature paths configured on ");
     s.push_str(&dp.interfaces.read().name(sw));
     s.push_str("...\n");

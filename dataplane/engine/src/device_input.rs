@@ -109,7 +109,7 @@ impl DeviceInput {
                 cap.offer(true, ifc.sw_if_index, cx.vm.now_ns, cx.vm.buffers.data(bi));
             }
         }
-        let features = self.features.read();
+        let features = cx.config().get(self.features);
         let node = cx.node_index();
         // Device-input features (MACIP source guard) see every frame: no shortcut past them.
         let direct_ip4 = self.class == DeviceClass::Dpdk
@@ -171,7 +171,6 @@ impl DeviceInput {
                 }
             }
         }
-        drop(features);
         let c = cx.vm.if_counters_mut(ifc.sw_if_index);
         c.rx_packets += n as u64;
         c.rx_bytes += bytes;

@@ -10,10 +10,6 @@
 //! A buffer carries the arc index and its position; `FeatureMain::next` gives the slot to the
 //! following feature and advances.
 
-use std::sync::Arc;
-
-use parking_lot::RwLock;
-
 use crate::buffer::BufferMeta;
 use crate::graph::{Graph, NodeIndex};
 
@@ -87,13 +83,13 @@ struct ArcInfo {
 pub const NO_ARC: u8 = u8::MAX;
 
 /// All feature arcs.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FeatureMain {
     arcs: Vec<ArcInfo>,
 }
 
-/// Shared handle to the feature arcs.
-pub type SharedFeatures = Arc<RwLock<FeatureMain>>;
+/// Key of the feature arcs in the configuration snapshot ([`crate::config`]).
+pub type SharedFeatures = crate::config::Table<FeatureMain>;
 
 /// Problems configuring features.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,10 +12,12 @@
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::buffer::{BufferIndex, BufferPool, DEFAULT_BUFFERS};
 use crate::clock::{cpu_clocks, Clock};
+use crate::config::{ConfigMain, Snapshot, SnapshotSource};
 use crate::interface::IfCounters;
 use crate::march::March;
 use crate::trace::{TraceMain, TraceRecord};
@@ -232,9 +234,18 @@ pub struct NodeCx<'a> {
     handoff: Option<NodeIndex>,
     /// The function variant selected for this node.
     march: March,
+    /// The configuration snapshot of this main-loop iteration.
+    config: &'a Snapshot,
 }
 
 impl<'a> NodeCx<'a> {
+    /// The configuration this frame runs under ([`crate::config`]): the same snapshot for every
+    /// node of one main-loop iteration, never locked.
+    #[inline(always)]
+    pub fn config(&self) -> &'a Snapshot {
+        self.config
+    }
+
     /// This node's index.
     #[inline]
     pub fn node_index(&self) -> NodeIndex {
@@ -435,6 +446,12 @@ pub struct Graph {
     main_loops: u64,
     /// Variant given to multiarch nodes when they register.
     default_march: March,
+    /// The snapshot nodes run under (refreshed at the start of each iteration).
+    snapshot: Arc<Snapshot>,
+    /// Where the newest snapshot is published.
+    source: SnapshotSource,
+    /// The staged configuration; only the main thread's graph has it.
+    stage: Option<Box<ConfigMain>>,
 }
 
 /// The `error-drop` node: counts each buffer under its error and frees it.
@@ -498,7 +515,11 @@ impl Default for Graph {
 impl Graph {
     /// A graph with `n_buffers` buffers and the `error-drop` node.
     pub fn new(n_buffers: u32) -> Self {
+        let stage = Box::new(ConfigMain::new());
         let mut g = Graph {
+            snapshot: stage.published(),
+            source: stage.source(),
+            stage: Some(stage),
             vm: Vm::new(n_buffers),
             nodes: Vec::new(),
             info: Vec::new(),
@@ -871,6 +892,19 @@ impl Graph {
     /// One main-loop iteration: poll every polling input node once, then run pending frames
     /// until none is left. Returns the number of packets the input nodes produced.
     pub fn run_once(&mut self) -> usize {
+        self.refresh_config(false);
+        self.iterate()
+    }
+
+    /// [`Graph::run_once`] for the main thread in the middle of a long command: what the command
+    /// has staged is published only if that costs little against the time since the last
+    /// publication ([`ConfigMain::commit_paced`]); the command's end publishes the rest.
+    pub fn run_once_paced(&mut self) -> usize {
+        self.refresh_config(true);
+        self.iterate()
+    }
+
+    fn iterate(&mut self) -> usize {
         self.main_loops += 1;
         self.vm.now_ns = self.vm.clock.now_ns();
         let mut produced = 0;
@@ -894,6 +928,7 @@ impl Graph {
                 input: &[],
                 handoff: None,
                 march: self.info[i].march,
+                config: &self.snapshot,
             };
             let got = self.nodes[i].poll(&mut cx);
             let t1 = cpu_clocks();
@@ -905,15 +940,70 @@ impl Graph {
             }
             produced += got;
         }
-        self.run_pending();
+        self.run_frames();
         if self.vm.trace.node_filter.is_some() && self.sched.ready.is_empty() {
             self.vm.trace.apply_filter();
         }
         produced
     }
 
-    /// Run pending frames until none is left.
+    /// Run pending frames until none is left (under the newest configuration).
     pub fn run_pending(&mut self) {
+        self.refresh_config(false);
+        self.run_frames();
+    }
+
+    /// The main thread commits what is staged; every graph then moves to the newest snapshot.
+    #[inline]
+    fn refresh_config(&mut self, paced: bool) {
+        if let Some(c) = self.stage.as_mut() {
+            if c.is_dirty() {
+                if paced {
+                    c.commit_paced();
+                } else {
+                    c.commit();
+                }
+            }
+        }
+        let cur = self.source.load();
+        if cur.epoch() != self.snapshot.epoch() {
+            self.snapshot = arc_swap::Guard::into_inner(cur);
+        }
+    }
+
+    /// The staged configuration (main thread).
+    pub fn config(&self) -> &ConfigMain {
+        self.stage
+            .as_deref()
+            .expect("configuration is staged on the main thread")
+    }
+
+    /// The staged configuration, to register or edit tables (main thread).
+    pub fn config_mut(&mut self) -> &mut ConfigMain {
+        self.stage
+            .as_deref_mut()
+            .expect("configuration is staged on the main thread")
+    }
+
+    /// Take the staged configuration out while an edit also needs the graph (feature arcs add
+    /// next slots); [`Graph::put_config`] puts it back.
+    pub fn take_config(&mut self) -> Box<ConfigMain> {
+        self.stage
+            .take()
+            .expect("configuration is staged on the main thread")
+    }
+
+    /// Put back what [`Graph::take_config`] took.
+    pub fn put_config(&mut self, c: Box<ConfigMain>) {
+        self.stage = Some(c);
+    }
+
+    /// The snapshot the nodes ran under in the last iteration.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    fn run_frames(&mut self) {
         while let Some(n) = self.sched.ready.pop_front() {
             let i = n as usize;
             self.sched.queued[i] = false;
@@ -963,6 +1053,7 @@ impl Graph {
             input: if may_hand_off { chunk } else { &[] },
             handoff: None,
             march: self.info[i].march,
+            config: &self.snapshot,
         };
         self.nodes[i].process(&mut cx, chunk);
         let handoff = cx.handoff;

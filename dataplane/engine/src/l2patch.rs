@@ -65,8 +65,9 @@ pub fn register(dp: &mut Dataplane) {
             .errors(errors::STRINGS),
         Box::new(L2Patch::default()),
     );
-    dp.features
-        .write()
+    let t = dp.features;
+    dp.config_mut()
+        .edit(t)
         .register_feature(crate::feature::FeatureRegistration {
             arc: "device-input".into(),
             node: "l2-patch".into(),

@@ -17,6 +17,7 @@ pub mod capture;
 pub mod checksum;
 pub mod clock;
 pub mod commands;
+pub mod config;
 pub mod device_input;
 pub mod drivers;
 pub mod feature;
@@ -209,9 +210,12 @@ impl Dataplane {
     /// `pg-input`, the driver input nodes and `l2-patch`.
     pub fn new(n_buffers: u32, mode: Mode) -> Self {
         let interfaces: SharedInterfaces = Arc::new(RwLock::new(InterfaceMain::default()));
-        let features: SharedFeatures = Arc::new(RwLock::new(FeatureMain::default()));
+        let mut graph = Graph::new(n_buffers);
+        let features: SharedFeatures = graph
+            .config_mut()
+            .register("feature arcs", FeatureMain::default());
         let arcs = {
-            let mut f = features.write();
+            let f = graph.config_mut().edit(features);
             Arcs {
                 device_input: f.register_arc(ArcRegistration {
                     name: "device-input".into(),
@@ -247,7 +251,7 @@ impl Dataplane {
             }
         };
         let mut dp = Dataplane {
-            graph: Graph::new(n_buffers),
+            graph,
             interfaces,
             features,
             arcs,
@@ -299,7 +303,7 @@ impl Dataplane {
             streams: Vec::new(),
             rx: Vec::new(),
             interfaces: dp.interfaces.clone(),
-            features: dp.features.clone(),
+            features: dp.features,
             device_input_arc: arcs.device_input,
             header_format: None,
         };
@@ -321,7 +325,7 @@ impl Dataplane {
                     class,
                     interfaces: Vec::new(),
                     tables: dp.interfaces.clone(),
-                    features: dp.features.clone(),
+                    features: dp.features,
                     device_input_arc: arcs.device_input,
                     header_format: None,
                 };
@@ -381,6 +385,17 @@ impl Dataplane {
     /// Store plugin state, retrievable by type.
     pub fn insert_ext<T: Any + Send>(&mut self, value: T) {
         self.ext.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// The staged configuration ([`config`]): what commands have written; published to the
+    /// nodes before the graph runs next.
+    pub fn config(&self) -> &config::ConfigMain {
+        self.graph.config()
+    }
+
+    /// The staged configuration, to edit.
+    pub fn config_mut(&mut self) -> &mut config::ConfigMain {
+        self.graph.config_mut()
     }
 
     /// Plugin state by type.
@@ -654,9 +669,9 @@ impl Dataplane {
             h(self, sw_if_index);
         }
         // Features the plugins did not remove themselves.
-        let arcs = self.features.read().arc_names();
+        let arcs = self.config().get(self.features).arc_names();
         for arc in arcs {
-            let enabled = self.features.read().enabled(&arc, sw_if_index);
+            let enabled = self.config().get(self.features).enabled(&arc, sw_if_index);
             for f in enabled {
                 let _ = self.feature_enable_disable(&arc, &f, sw_if_index, false);
             }
@@ -745,7 +760,7 @@ impl Dataplane {
         {
             return true;
         }
-        self.graph.run_once();
+        self.graph.run_once_paced();
         self.run_processes();
         self.last_yield = std::time::Instant::now();
         !self.stop.load(Ordering::Relaxed)
@@ -820,10 +835,13 @@ impl Dataplane {
             .read()
             .hw_of(sw_if_index)
             .map(|h| h.output_node);
-        self.features
-            .write()
+        let mut c = self.graph.take_config();
+        let r = c
+            .edit(self.features)
             .enable_disable(&mut self.graph, arc, feature, sw_if_index, output, enable)
-            .map_err(|e| e.0)
+            .map_err(|e| e.0);
+        self.graph.put_config(c);
+        r
     }
 
     /// Run the periodic jobs that are due on the forwarder's clock (the daemon calls this between

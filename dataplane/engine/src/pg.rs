@@ -241,7 +241,7 @@ fn dispatch(cx: &mut NodeCx<'_>, bufs: &[BufferIndex], nexts: &[u16]) {
 impl Node for PgInput {
     fn poll(&mut self, cx: &mut NodeCx<'_>) -> usize {
         let mut total = 0;
-        let features = self.features.read();
+        let features = cx.config().get(self.features);
         let arc = self.device_input_arc;
         for (si, s) in self.streams.iter_mut().enumerate() {
             if !s.enabled || matches!(&s.source, PgSource::Pcap(f) if f.is_empty()) {
@@ -286,7 +286,7 @@ impl Node for PgInput {
                 }
                 bytes += cx.vm.buffers.meta(bi).current_length() as u64;
                 let ifs = (s.sw_if_index, s.tx_sw_if_index);
-                nexts[k] = start_packet(cx, &features, arc, bi, ifs, s.next_slot, si as u64);
+                nexts[k] = start_packet(cx, features, arc, bi, ifs, s.next_slot, si as u64);
             }
             s.sent += n as u64;
             {
@@ -322,7 +322,7 @@ impl Node for PgInput {
             for (k, &bi) in bufs[..n].iter().enumerate() {
                 bytes += cx.vm.buffers.meta(bi).current_length() as u64;
                 let ifs = (r.sw_if_index, INVALID_INDEX);
-                nexts[k] = start_packet(cx, &features, arc, bi, ifs, ETHERNET_INPUT_SLOT, tag);
+                nexts[k] = start_packet(cx, features, arc, bi, ifs, ETHERNET_INPUT_SLOT, tag);
             }
             let c = cx.vm.if_counters_mut(r.sw_if_index);
             c.rx_packets += n as u64;
@@ -330,7 +330,6 @@ impl Node for PgInput {
             dispatch(cx, &bufs[..n], &nexts[..n]);
             total += n;
         }
-        drop(features);
         if !self.any_active() && !self.rx_pending() {
             cx.set_polling(false);
         }

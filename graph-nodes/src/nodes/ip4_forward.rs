@@ -258,7 +258,7 @@ impl engine::march::Kernel for Ip4Rewrite {
         let ebase = cx.error_index(0);
         let fib = self.h.fib.read();
         let im = self.h.interfaces.read();
-        let features = self.h.features.read();
+        let features = cx.config().get(self.h.features);
         let arc = self.h.arcs.ip4_output;
         let (mut expired, mut too_big) = (0, 0);
         // Per adjacency (a frame mostly goes to one or a few): its rewrite, interface, the

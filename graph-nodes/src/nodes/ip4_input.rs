@@ -213,7 +213,7 @@ impl engine::march::Kernel for Ip4Input {
         let mut nexts = [next::LOOKUP; FRAME_SIZE];
         let node = cx.node_index();
         let ebase = cx.error_index(0);
-        let features = self.features.read();
+        let features = cx.config().get(self.features);
         let verify = self.verify_checksum;
         let mut expired = 0;
         // The last receive interface and the slot to its first ip4-unicast feature, if any.
@@ -250,7 +250,6 @@ impl engine::march::Kernel for Ip4Input {
                 }
             }
         }
-        drop(features);
         if cx.tracing() {
             trace_headers(cx, frame);
         }

@@ -204,7 +204,7 @@ fn first_l4(proto: u8, l4: &[u8]) -> Option<ReassL4> {
 
 impl Node for SvReassNode {
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
-        let features = self.features.read();
+        let features = cx.config().get(self.features);
         let node = cx.node_index();
         let now = cx.now_ns();
         let tracing = cx.tracing();
@@ -340,7 +340,6 @@ impl Node for SvReassNode {
             }
         }
         drop(m);
-        drop(features);
         flush(cx, &mut out);
         cx.count_error(errors::FRAGMENTS_RCVD, n_rcvd);
         cx.count_error(errors::SUCCESS, n_ok);
@@ -519,7 +518,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>, arc: u8) {
         registration(),
         Box::new(SvReassNode {
             main: main.clone(),
-            features: dp.features.clone(),
+            features: dp.features,
             arc,
         }),
     );
