@@ -709,8 +709,7 @@ fn show_sessions(dp: &mut Dataplane, a: &mut Args) -> R {
     );
     s.push_str("\n\nPer-thread data:\n");
     let sws: Vec<u32> = dp
-        .interfaces
-        .read()
+        .interface_main()
         .sw
         .iter()
         .filter(|x| !x.deleted)

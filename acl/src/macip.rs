@@ -182,6 +182,7 @@ fn extract(d: &[u8]) -> (u8, u64, u32) {
 }
 
 /// The node.
+#[derive(Clone)]
 pub struct MacipNode {
     /// Configuration (compiled MACIP ACLs by interface).
     pub main: SharedAcl,
@@ -190,6 +191,7 @@ pub struct MacipNode {
 }
 
 impl Node for MacipNode {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let am = cx.config().get(self.main);
         let features = cx.config().get(self.features);

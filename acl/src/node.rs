@@ -89,6 +89,7 @@ const NO_LOOKUP: u32 = u32::MAX;
 const NO_SESSION: u32 = u32::MAX;
 
 /// The node (one instance for each direction).
+#[derive(Clone)]
 pub struct AclNode {
     /// Input (`ip4-unicast`) or output (`ip4-output`).
     pub is_input: bool,
@@ -108,6 +109,7 @@ pub struct AclNode {
 
 /// Per-frame arrays of pass 1, kept in the node so that no frame pays for zeroing them (every
 /// slot a frame reads is written by that frame first).
+#[derive(Clone)]
 struct Scratch {
     tuples: [Tuple; FRAME_SIZE],
     sws: [u32; FRAME_SIZE],
@@ -375,6 +377,7 @@ impl AclNode {
 }
 
 impl Node for AclNode {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

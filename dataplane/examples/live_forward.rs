@@ -131,7 +131,7 @@ fn create_af_xdp(app: &mut App, k: usize, host: &str, xdp_mode: &str) -> Result<
     let spec = engine::DeviceSpec {
         name: format!("if{k}"),
         class: Some(DeviceClass::AfXdp),
-        instance: app.dp.interfaces.read().hw.len() as u32,
+        instance: app.dp.interface_main().hw.len() as u32,
         mac: None,
         options: vec![
             ("host-if".into(), host.to_string()),

@@ -116,7 +116,7 @@ fn wait_set(app: &App, metrics: Option<&MetricsServer>) -> Vec<RawFd> {
 /// True if some live interface has no descriptor to wait on (DPDK ports): the loop must keep
 /// polling instead of sleeping, as VPP's polling mode does.
 fn must_poll(app: &App) -> bool {
-    let im = app.dp.interfaces.read();
+    let im = app.dp.interface_main();
     im.sw.iter().any(|s| {
         !s.deleted
             && im
@@ -214,7 +214,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         let ports = start_dpdk(&mut app, &cfg.dpdk)?;
         let names: Vec<String> = ports
             .iter()
-            .map(|&sw| app.dp.interfaces.read().name(sw))
+            .map(|&sw| app.dp.interface_main().name(sw))
             .collect();
         log.line(&format!(
             "dpdk: {} port(s): {}",

@@ -128,7 +128,7 @@ fn build_info(o: &mut Out) {
 }
 
 fn interfaces(o: &mut Out, dp: &Dataplane) {
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let live: Vec<_> = im.sw.iter().filter(|s| !s.deleted).collect();
     let counters = |sw: u32| {
         dp.graph

@@ -285,7 +285,7 @@ pub fn replay_topology_with(
         });
     }
     if links.is_empty() && apps.len() >= 2 {
-        let uplink = |app: &App| app.dp.interfaces.read().name(1);
+        let uplink = |app: &App| app.dp.interface_main().name(1);
         links.push(Link {
             a: (0, uplink(&apps[0])),
             b: (1, uplink(&apps[1])),

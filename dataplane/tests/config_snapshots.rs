@@ -98,7 +98,7 @@ fn a_held_snapshot_keeps_its_tables_and_a_failed_command_publishes_nothing() {
         "a refused command publishes nothing"
     );
     let tables: Vec<&str> = a.dp.config().tables().iter().map(|t| t.0).collect();
-    for t in ["feature arcs", "acl", "nat44"] {
+    for t in ["interfaces", "feature arcs", "acl", "nat44"] {
         assert!(tables.contains(&t), "{t} is a snapshot table: {tables:?}");
     }
 }

@@ -75,8 +75,8 @@ fn footprint(app: &App) -> Footprint {
     Footprint {
         nodes: app.dp.graph.n_nodes(),
         error_counters: app.dp.graph.vm.errors.len(),
-        sw: app.dp.interfaces.read().sw.len(),
-        hw: app.dp.interfaces.read().hw.len(),
+        sw: app.dp.interface_main().sw.len(),
+        hw: app.dp.interface_main().hw.len(),
         devices: app.dp.devices.len(),
         adjs: live_adjs,
         lbs: fib.lbs_in_use(),

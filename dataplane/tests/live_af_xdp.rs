@@ -209,8 +209,7 @@ fn af_xdp_zero_copy_on_veth_is_a_clear_error() {
     assert!(!v.has_xdp(), "program left attached after the failure");
     assert!(app
         .dp
-        .interfaces
-        .read()
+        .interface_main()
         .by_name(&format!("{}/0", v.outer))
         .is_none());
     // The same interface works in copy mode afterwards.

@@ -45,7 +45,7 @@ fn sizes(app: &App) -> (usize, usize, usize, usize, usize) {
     (
         app.dp.graph.n_nodes(),
         app.dp.graph.vm.errors.len(),
-        app.dp.interfaces.read().sw.len(),
+        app.dp.interface_main().sw.len(),
         fib.lbs_in_use(),
         fib.n_entries(0),
     )

@@ -43,7 +43,7 @@ fn vdev_interface(app: &mut App, vdev: &str, mac: Option<[u8; 6]>) -> String {
     let src = PortSource::Vdev(vdev.to_string());
     let sw = dpdk::create_interface(&mut app.dp, &src, None, mac, (None, None))
         .unwrap_or_else(|e| panic!("{vdev}: {e}"));
-    app.dp.interfaces.read().name(sw)
+    app.dp.interface_main().name(sw)
 }
 
 fn delete_all(app: &mut App, names: &[&str]) {
@@ -104,9 +104,9 @@ fn dpdk_af_packet_routes_ping_and_tcp_between_namespaces() {
         .unwrap()
         .trim()
         .to_string();
-    let mac_a = engine::interface::format_mac(&app.dp.interfaces.read().mac(1));
+    let mac_a = engine::interface::format_mac(&app.dp.interface_main().mac(1));
     assert_eq!(mac_a, veth_mac, "{show}");
-    let mac_b = engine::interface::format_mac(&app.dp.interfaces.read().mac(2));
+    let mac_b = engine::interface::format_mac(&app.dp.interface_main().mac(2));
     assert_eq!(mac_b, "02:fe:aa:00:00:0b");
     app.exec_script(
         "set interface state net_af_packet10 up
@@ -162,7 +162,7 @@ trace add dpdk-input 50",
         (None, None),
     )
     .unwrap();
-    assert_eq!(app.dp.interfaces.read().name(sw), "again10");
+    assert_eq!(app.dp.interface_main().name(sw), "again10");
     delete_all(&mut app, &["again10"]);
 }
 
@@ -338,7 +338,7 @@ fn dpdk_startup_section_creates_its_interfaces() {
     let mut app = live_app();
     let created = dpdk::init_from_startup(&mut app.dp, &cfg).unwrap();
     assert_eq!(created.len(), 1);
-    assert_eq!(app.dp.interfaces.read().name(created[0]), "net_af_packet30");
+    assert_eq!(app.dp.interface_main().name(created[0]), "net_af_packet30");
     app.exec_script(
         "set interface state net_af_packet30 up
 set interface ip address net_af_packet30 10.97.1.1/24",
@@ -368,7 +368,7 @@ set interface ip address net_af_packet30 10.97.1.1/24",
     .unwrap();
     let names: Vec<String> = created
         .iter()
-        .map(|&s| replay.dp.interfaces.read().name(s))
+        .map(|&s| replay.dp.interface_main().name(s))
         .collect();
     assert_eq!(names, ["GigabitEthernet0/8/0", "net_af_packet30"]);
 }
@@ -391,8 +391,7 @@ fn dpdk_bad_devices_are_one_line_errors() {
     assert!(e.contains("0000:00:1f.7") && !e.contains('\n'), "{e}");
     assert!(app
         .dp
-        .interfaces
-        .read()
+        .interface_main()
         .by_name("GigabitEthernet0/1f/7")
         .is_none());
 }

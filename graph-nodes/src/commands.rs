@@ -400,7 +400,7 @@ fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
         a.expect_end()?;
         let h = ip4(dp).clone();
         let fib = h.fib.read();
-        let im = dp.interfaces.read();
+        let im = dp.interface_main();
         let mut s = String::new();
         for t in (0..fib.n_tables()).filter(|&t| fib.is_live_table(t)) {
             let table = fib.format_table(t, Some((Ipv4Addr::UNSPECIFIED, 0)), &|sw| im.name(sw));
@@ -436,7 +436,7 @@ fn show_ip_fib(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     a.expect_end()?;
     let h = ip4(dp).clone();
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let fib = h.fib.read();
     // Every table (VPP's order: by fib index), or the one asked for.
     let tables: Vec<u32> = match table {
@@ -456,7 +456,7 @@ fn show_adj(dp: &mut Dataplane, a: &mut Args) -> R {
     let only = if a.is_empty() { None } else { Some(a.u32()?) };
     a.expect_end()?;
     let h = ip4(dp).clone();
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let fib = h.fib.read();
     let mut s = String::new();
     for i in 0..fib.n_adjs() as u32 {
@@ -479,7 +479,7 @@ fn show_adj(dp: &mut Dataplane, a: &mut Args) -> R {
 fn show_ip_neighbors(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = ip4(dp).clone();
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let fib = h.fib.read();
     use engine::commands::center;
     let mut s = format!(
@@ -517,7 +517,7 @@ fn show_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
     };
     a.expect_end()?;
     let h = ip4(dp).clone();
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let fib = h.fib.read();
     let mut s = String::new();
     for si in im.sw.iter().filter(|s| !s.deleted) {

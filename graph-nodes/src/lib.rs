@@ -25,7 +25,7 @@ use crate::nodes::{arp, ethernet, ip4_forward, ip4_input, ip4_local, Ip4Handle, 
 pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     let h = Ip4Handle {
         fib: Arc::new(RwLock::new(Ip4Main::new())),
-        interfaces: dp.interfaces.clone(),
+        interfaces: dp.interfaces,
         features: dp.features,
         arcs: dp.arcs,
         udp_ports: Arc::new(RwLock::new(UdpPorts::default())),
@@ -34,7 +34,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     g.register(
         ethernet::registration(),
         Box::new(ethernet::EthernetInput {
-            interfaces: h.interfaces.clone(),
+            interfaces: h.interfaces,
         }),
     );
     let [inp, inp_ncs] = ip4_input::registrations();
@@ -121,8 +121,7 @@ pub fn init(dp: &mut Dataplane, reg: &mut Registry<Dataplane>) {
     dp.on_interface_deleted.push(on_interface_deleted);
     // Interfaces created before this plugin (local0) get their state too.
     let existing: Vec<u32> = dp
-        .interfaces
-        .read()
+        .interface_main()
         .sw
         .iter()
         .map(|s| s.sw_if_index)
@@ -151,7 +150,7 @@ fn init_tunnels(dp: &mut Dataplane, h: &Ip4Handle) {
                 kind,
                 cfg: cfg.clone(),
                 fib: h.fib.clone(),
-                interfaces: h.interfaces.clone(),
+                interfaces: h.interfaces,
             }),
         );
         dp.graph.register(
@@ -160,7 +159,7 @@ fn init_tunnels(dp: &mut Dataplane, h: &Ip4Handle) {
                 kind,
                 cfg: cfg.clone(),
                 fib: h.fib.clone(),
-                interfaces: h.interfaces.clone(),
+                interfaces: h.interfaces,
                 traced: Box::new([(0, 0, 0); engine::graph::FRAME_SIZE]),
             }),
         );
@@ -270,7 +269,7 @@ pub fn ip4(dp: &Dataplane) -> &Ip4Handle {
 
 fn on_interface_created(dp: &mut Dataplane, sw: u32) {
     let (mac, output) = {
-        let im = dp.interfaces.read();
+        let im = dp.interface_main();
         (im.mac(sw), im.hw_of(sw).map(|h| h.output_node))
     };
     let rw = dp
@@ -297,7 +296,7 @@ fn on_interface_deleted(dp: &mut Dataplane, sw: u32) {
 }
 
 fn on_mac_changed(dp: &mut Dataplane, sw: u32) {
-    let mac = dp.interfaces.read().mac(sw);
+    let mac = dp.interface_main().mac(sw);
     ip4(dp).fib.write().set_interface_mac(sw, mac);
     // A BVI's MAC is in its bridge domain's FIB and checked by l2_to_bvi.
     let l = l2::l2(dp).clone();

@@ -126,12 +126,14 @@ pub fn registration() -> NodeRegistration {
 
 /// `ip4-icmp-echo-reply`: replies for our pings are recorded and freed; the others dropped
 /// with a named error. Reached from ip4-icmp-input (type 0), at the IP header.
+#[derive(Clone)]
 pub struct Ip4IcmpEchoReply {
     /// Pings in progress.
     pub table: SharedPing,
 }
 
 impl Node for Ip4IcmpEchoReply {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let now = cx.now_ns();
         let ebase = cx.error_index(0);

@@ -863,8 +863,7 @@ fn interface_role(
 ) -> Result<(), CliError> {
     let h = nat(dp).clone();
     let name = dp
-        .interfaces
-        .read()
+        .interface_main()
         .sw(sw)
         .map(|s| s.name.clone())
         .unwrap_or_default();
@@ -1313,8 +1312,7 @@ fn show_static_mappings(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     for p in &c.pending {
         let name = dp
-            .interfaces
-            .read()
+            .interface_main()
             .sw(p.sw_if_index)
             .map(|x| x.name.clone())
             .unwrap_or_default();
@@ -1378,7 +1376,7 @@ fn show_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = nat(dp).clone();
     let c = dp.config().get(h.sh.cfg);
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let mut s = String::from("NAT44 interfaces:\n");
     let role = |i: &NatInterface| match (i.inside, i.outside) {
         (true, true) => "in out",
@@ -1398,7 +1396,7 @@ fn show_interface_address(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let h = nat(dp).clone();
     let c = dp.config().get(h.sh.cfg);
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let mut s = String::from("NAT44 pool address interfaces:\n");
     for (sw, _) in c.auto_add.iter().filter(|x| !x.1) {
         let _ = writeln!(s, " {}", im.name(*sw));

@@ -274,6 +274,7 @@ fn account(c: &mut Ctx<'_>, i: u32, d: &[u8], p: &Pkt, i2o: bool) {
 
 /// Scratch arrays of the lookup passes, kept in the node between frames (nothing to zero per
 /// frame).
+#[derive(Clone)]
 pub struct Scratch {
     words: [(u64, u64); FRAME_SIZE],
     hashes: [u64; FRAME_SIZE],
@@ -291,6 +292,7 @@ impl Scratch {
 }
 
 /// `nat44-out2in`.
+#[derive(Clone)]
 pub struct Out2In {
     /// Shared state.
     pub sh: Shared,
@@ -370,6 +372,7 @@ impl engine::march::Kernel for Out2In {
 }
 
 impl Node for Out2In {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -866,6 +869,7 @@ fn out2in_other(
 // in2out
 
 /// `nat44-in2out`, `nat44-in2out-slowpath`, `nat44-in2out-output`, `nat44-in2out-output-slowpath`.
+#[derive(Clone)]
 pub struct In2Out {
     /// Shared state.
     pub sh: Shared,
@@ -986,6 +990,7 @@ impl engine::march::Kernel for In2Out {
 }
 
 impl Node for In2Out {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -1350,12 +1355,14 @@ fn in2out_icmp_error(
 // classify
 
 /// `nat44-classify` (no trace, as in VPP).
+#[derive(Clone)]
 pub struct Classify {
     /// Shared state.
     pub sh: Shared,
 }
 
 impl Node for Classify {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         let cfg = cx.config().get(self.sh.cfg);
@@ -1381,12 +1388,14 @@ pub const EXPIRE_BUDGET: usize = 1024;
 /// `nat44-session-expire`: an input node that produces no packets; each main-loop iteration it
 /// frees up to [`EXPIRE_BUDGET`] expired sessions (list heads only, O(1) each), so sessions go
 /// away on time even without NAT traffic. It skips its turn if the CLI holds the sessions.
+#[derive(Clone)]
 pub struct Expire {
     /// Shared state.
     pub sh: Shared,
 }
 
 impl Node for Expire {
+    engine::fork_by_clone!();
     fn poll(&mut self, cx: &mut NodeCx<'_>) -> usize {
         if let Some(mut db) = self.sh.db.try_lock() {
             let now = cx.now_ns();

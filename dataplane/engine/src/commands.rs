@@ -785,7 +785,7 @@ fn show_buffers(dp: &mut Dataplane, a: &mut Args) -> R {
 
 /// `show interface` text for the given interfaces (all when empty).
 pub fn format_interfaces(dp: &Dataplane, only: &[u32]) -> String {
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let mut s = format!(
         "{}{}{}{}{}{}",
         center("Name", 32),
@@ -866,7 +866,7 @@ type Placement = (&'static str, u32, u32, &'static str, Option<(u32, u32)>);
 /// VPP's `adaptive` (polled under traffic, waited on when idle), unless a DPDK port keeps the
 /// loop polling; replays and packet generators poll.
 fn rx_placement(dp: &Dataplane) -> Vec<Placement> {
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let polling = dp.mode == Mode::Replay
         || im
             .hw
@@ -909,7 +909,7 @@ fn show_rx_placement(dp: &mut Dataplane, a: &mut Args) -> R {
     if rows.is_empty() {
         return Ok(String::new());
     }
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let mut s = String::from("Thread 0 (vpp_main):");
     let mut node = "";
     for (n, sw, queues, mode, _) in rows {
@@ -932,7 +932,7 @@ fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
     } else {
         Vec::new()
     };
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let mut s = format!(
         "{}{}{}{}",
         center("Name", 32),
@@ -1042,7 +1042,7 @@ fn set_interface_state(dp: &mut Dataplane, a: &mut Args) -> R {
         )));
     };
     a.expect_end()?;
-    dp.interfaces.write().sw[sw as usize].admin_up = up;
+    dp.interface_main_mut().sw[sw as usize].admin_up = up;
     Ok(String::new())
 }
 
@@ -1096,10 +1096,9 @@ fn set_interface_mac(dp: &mut Dataplane, a: &mut Args) -> R {
             fmt_mac(&mac)
         )));
     }
-    let mut im = dp.interfaces.write();
+    let im = dp.interface_main_mut();
     let hw = im.sw[sw as usize].hw_if_index as usize;
     im.hw[hw].mac = mac;
-    drop(im);
     let hooks = dp.on_mac_changed.clone();
     for h in hooks {
         h(dp, sw);
@@ -1115,7 +1114,7 @@ fn set_interface_mtu(dp: &mut Dataplane, a: &mut Args) -> R {
     if !(64..=9216).contains(&v) {
         return Err(err(format!("MTU {v} out of range; expected 64..9216")));
     }
-    dp.interfaces.write().sw[sw as usize].mtu = v;
+    dp.interface_main_mut().sw[sw as usize].mtu = v;
     Ok(String::new())
 }
 
@@ -1124,7 +1123,7 @@ fn show_interface_features(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
     let f = dp.config().get(dp.features);
     let mut s = String::from("Feature paths configured on ");
-    s.push_str(&dp.interfaces.read().name(sw));
+    s.push_str(&dp.interface_main().name(sw));
     s.push_str("...\n");
     for arc in f.arc_names() {
         let _ = write!(s, "\n{arc}:\n");
@@ -1146,7 +1145,7 @@ pub fn default_mac(kind: u8, instance: u32) -> [u8; 6] {
 }
 
 fn name_of(dp: &Dataplane, sw: u32) -> String {
-    dp.interfaces.read().name(sw)
+    dp.interface_main().name(sw)
 }
 
 /// Create an interface of `class`, backed by a memory device in replay mode or by the class's
@@ -1160,7 +1159,7 @@ pub fn create_device_interface(
     let mac = spec
         .mac
         .unwrap_or_else(|| default_mac(mac_kind, spec.instance));
-    if dp.interfaces.read().by_name(&spec.name).is_some() {
+    if dp.interface_main().by_name(&spec.name).is_some() {
         return Err(format!("interface `{}` already exists", spec.name));
     }
     let dev = match dp.mode {
@@ -1175,7 +1174,7 @@ pub fn create_device_interface(
         }
     };
     let sw = dp.create_interface(&spec.name, class, mac, spec.instance, dev)?;
-    let mut im = dp.interfaces.write();
+    let im = dp.interface_main_mut();
     let hw = im.sw[sw as usize].hw_if_index as usize;
     im.hw[hw].options = spec.options.clone();
     Ok(sw)
@@ -1301,7 +1300,7 @@ fn delete_tap(dp: &mut Dataplane, a: &mut Args) -> R {
         interface_arg(dp, a)?
     };
     a.expect_end()?;
-    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+    let class = dp.interface_main().hw_of(sw).map(|h| h.class);
     if class != Some(DeviceClass::Tap) {
         return Err(err(format!("sw_if_index {sw} is not a tap interface")));
     }
@@ -1327,7 +1326,7 @@ fn create_host_interface(dp: &mut Dataplane, a: &mut Args) -> R {
             "host interface name `{host}` is longer than 15 characters"
         )));
     }
-    let instance = dp.interfaces.read().hw.len() as u32;
+    let instance = dp.interface_main().hw.len() as u32;
     spec.instance = instance;
     spec.name = format!("host-{host}");
     spec.options.push(("host-if-name".into(), host));
@@ -1387,7 +1386,7 @@ fn create_af_xdp(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let host = host.ok_or_else(|| err("expected `host-if <ifname>`"))?;
-    spec.instance = dp.interfaces.read().hw.len() as u32;
+    spec.instance = dp.interface_main().hw.len() as u32;
     spec.name = name.unwrap_or_else(|| format!("{host}/0"));
     spec.options.push(("host-if".into(), host));
     spec.class = Some(DeviceClass::AfXdp);
@@ -1457,7 +1456,7 @@ fn create_dpdk(dp: &mut Dataplane, a: &mut Args) -> R {
     if let Some(v) = vdev {
         spec.options.push(("vdev".into(), v));
     }
-    spec.instance = dp.interfaces.read().hw.len() as u32;
+    spec.instance = dp.interface_main().hw.len() as u32;
     spec.name = name;
     spec.class = Some(DeviceClass::Dpdk);
     let sw = create_device_interface(dp, spec, DeviceClass::Dpdk, 0x40).map_err(err)?;
@@ -1478,7 +1477,7 @@ fn create_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
     let instance = match instance {
         Some(i) => i,
         None => {
-            let im = dp.interfaces.read();
+            let im = dp.interface_main();
             (0..)
                 .find(|i| im.by_name(&format!("loop{i}")).is_none())
                 .unwrap_or(0)
@@ -1504,7 +1503,7 @@ fn delete_loopback(dp: &mut Dataplane, a: &mut Args) -> R {
     }
     let sw = interface_arg(dp, a)?;
     a.expect_end()?;
-    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+    let class = dp.interface_main().hw_of(sw).map(|h| h.class);
     if class != Some(DeviceClass::Loopback) {
         return Err(err(format!("sw_if_index {sw} is not a loopback interface")));
     }

@@ -65,6 +65,7 @@ pub fn registration(class: DeviceClass) -> Option<NodeRegistration> {
 }
 
 /// One interface polled by an input node.
+#[derive(Clone)]
 pub struct RxInterface {
     /// Hardware interface index (printed in traces).
     pub hw_if_index: u32,
@@ -77,6 +78,7 @@ pub struct RxInterface {
 }
 
 /// A driver's input node.
+#[derive(Clone)]
 pub struct DeviceInput {
     /// Driver.
     pub class: DeviceClass,
@@ -179,11 +181,12 @@ impl DeviceInput {
 }
 
 impl Node for DeviceInput {
+    crate::fork_by_clone!();
     fn poll(&mut self, cx: &mut NodeCx<'_>) -> usize {
         let mut total = 0;
         for ifc in &self.interfaces {
             let (up, l2_mode) = {
-                let im = self.tables.read();
+                let im = cx.config().get(self.tables);
                 (
                     im.is_up(ifc.sw_if_index),
                     im.sw(ifc.sw_if_index).is_some_and(|s| s.l2_mode),

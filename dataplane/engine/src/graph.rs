@@ -100,6 +100,17 @@ pub struct FormatEnv<'a> {
     pub graph: &'a Graph,
 }
 
+impl FormatEnv<'_> {
+    /// A configuration table as it is now: the staged one on the main thread (what `show`
+    /// commands print), else the graph's snapshot.
+    pub fn table<T: Any>(&self, t: crate::config::Table<T>) -> &T {
+        match self.graph.stage.as_deref() {
+            Some(c) => c.get(t),
+            None => self.graph.snapshot.get(t),
+        }
+    }
+}
+
 /// A graph node. One instance per thread; its fields are its per-thread state.
 pub trait Node: Any + Send {
     /// Handle a frame of up to [`FRAME_SIZE`] buffers. Every buffer must be enqueued to a next slot
@@ -124,6 +135,27 @@ pub trait Node: Any + Send {
     fn has_variants(&self) -> bool {
         false
     }
+
+    /// This node for another thread's graph ([`Graph::fork`]): the same configuration, its own
+    /// per-thread state. `None` (the default): the node runs on the main thread only (pg-input,
+    /// as VPP's packet generator); another thread's graph has a stand-in there that drops what
+    /// reaches it under a named error. Nodes that are plain data say
+    /// [`fork_by_clone!`](crate::fork_by_clone).
+    fn fork(&self) -> Option<Box<dyn Node>> {
+        None
+    }
+}
+
+/// Inside `impl Node for X` where `X: Clone`: [`Node::fork`] gives a copy (its scratch arrays
+/// and caches are overwritten before they are read, so a copy of the main thread's is as good as
+/// a fresh one).
+#[macro_export]
+macro_rules! fork_by_clone {
+    () => {
+        fn fork(&self) -> Option<Box<dyn $crate::graph::Node>> {
+            Some(Box::new(Clone::clone(self)))
+        }
+    };
 }
 
 /// Per-node runtime counters (`show runtime`).
@@ -139,6 +171,7 @@ pub struct NodeStats {
     pub suspends: u64,
 }
 
+#[derive(Clone)]
 struct NodeInfo {
     name: String,
     kind: NodeKind,
@@ -426,6 +459,8 @@ impl<'a> NodeCx<'a> {
 pub const ERROR_DROP_NODE: NodeIndex = 0;
 /// Global error index used when a buffer reaches error-drop without an error set.
 pub const ERROR_NONE: u32 = 0;
+/// Global error index of `error-drop`'s "node runs on the main thread only".
+pub const ERROR_MAIN_ONLY: u32 = 2;
 /// Global error index for an enqueue to a slot that does not exist.
 pub const ERROR_BAD_NEXT: u32 = 1;
 
@@ -455,9 +490,11 @@ pub struct Graph {
 }
 
 /// The `error-drop` node: counts each buffer under its error and frees it.
+#[derive(Clone)]
 struct ErrorDrop;
 
 impl Node for ErrorDrop {
+    crate::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         for &bi in frame {
             let m = cx.vm.buffers.meta(bi);
@@ -502,9 +539,25 @@ impl Node for ErrorDrop {
 
 /// A stand-in for a next node that no crate registered (e.g. `ip6-input` before IPv6 exists):
 /// it drops what it receives with a counted error, so nothing is lost silently.
+#[derive(Clone)]
 struct Placeholder;
 
-impl Node for Placeholder {}
+impl Node for Placeholder {
+    crate::fork_by_clone!();
+}
+
+/// A main-thread-only node in another thread's graph: drops what reaches it, counted under
+/// `error-drop`'s "node runs on the main thread only".
+struct MainThreadOnly;
+
+impl Node for MainThreadOnly {
+    fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
+        for &bi in frame {
+            cx.vm.buffers.meta_mut(bi).error = ERROR_MAIN_ONLY;
+        }
+        cx.enqueue_node(ERROR_DROP_NODE, frame);
+    }
+}
 
 impl Default for Graph {
     fn default() -> Self {
@@ -540,8 +593,11 @@ impl Graph {
             default_march: March::best(),
         };
         let drop = g.register(
-            NodeRegistration::new("error-drop", NodeKind::Internal)
-                .errors(&["drop without error code", "enqueue to a missing next slot"]),
+            NodeRegistration::new("error-drop", NodeKind::Internal).errors(&[
+                "drop without error code",
+                "enqueue to a missing next slot",
+                "node runs on the main thread only",
+            ]),
             Box::new(ErrorDrop),
         );
         debug_assert_eq!(drop, ERROR_DROP_NODE);
@@ -969,6 +1025,53 @@ impl Graph {
         if cur.epoch() != self.snapshot.epoch() {
             self.snapshot = arc_swap::Guard::into_inner(cur);
         }
+    }
+
+    /// A graph for another thread (a worker) built from this one: every node forked
+    /// ([`Node::fork`]) at the same index with the same next slots, errors, states and variants;
+    /// its own buffers (`n_buffers`), counters, trace buffer and scheduler; the same
+    /// configuration snapshots, read from the same source. Main-thread-only nodes get a stand-in
+    /// that drops under a named error.
+    pub fn fork(&self, thread_index: u32, n_buffers: u32) -> Graph {
+        let mut vm = Vm::new(n_buffers);
+        vm.thread_index = thread_index;
+        vm.errors = vec![0; self.vm.errors.len()];
+        vm.clock = self.vm.clock.clone();
+        vm.now_ns = self.vm.now_ns;
+        let n = self.nodes.len();
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|x| x.fork().unwrap_or_else(|| Box::new(MainThreadOnly)))
+            .collect();
+        Graph {
+            vm,
+            nodes,
+            info: self.info.clone(),
+            states: self.states.clone(),
+            stats: vec![NodeStats::default(); n],
+            by_name: self.by_name.clone(),
+            sched: Scheduler {
+                pending: (0..n).map(|_| Vec::with_capacity(FRAME_SIZE)).collect(),
+                queued: vec![false; n],
+                ready: VecDeque::new(),
+                spare: Vec::new(),
+            },
+            input_nodes: self.input_nodes.clone(),
+            error_strings: self.error_strings.clone(),
+            n_sibling_groups: self.n_sibling_groups,
+            last_clear: Instant::now(),
+            main_loops: 0,
+            default_march: self.default_march,
+            snapshot: self.source.load_full(),
+            source: self.source.clone(),
+            stage: None,
+        }
+    }
+
+    /// Thread index of this graph's thread (0: main).
+    pub fn thread_index(&self) -> u32 {
+        self.vm.thread_index
     }
 
     /// The staged configuration (main thread).

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::buffer::{BufferIndex, BufferPool, INVALID_INDEX};
 use crate::graph::{FormatEnv, Node, NodeCx, NodeIndex};
@@ -131,7 +131,7 @@ pub struct HwInterface {
 }
 
 /// The interface tables (shared; read per frame by nodes, written by the CLI).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct InterfaceMain {
     /// Software interfaces by sw_if_index.
     pub sw: Vec<SwInterface>,
@@ -185,8 +185,8 @@ impl InterfaceMain {
     }
 }
 
-/// Shared handle to the interface tables.
-pub type SharedInterfaces = Arc<RwLock<InterfaceMain>>;
+/// Key of the interface tables in the configuration snapshot ([`crate::config`]).
+pub type SharedInterfaces = crate::config::Table<InterfaceMain>;
 
 /// Result of one receive burst.
 #[derive(Clone, Copy, Debug, Default)]
@@ -350,12 +350,14 @@ pub mod interface_output_errors {
 
 /// `interface-output`: sends each buffer to the `<if>-output` node of its transmit interface
 /// (`sw_if_index[TX]`). No trace, as in VPP. Ends the `ip4-output` feature arc.
+#[derive(Clone)]
 pub struct PerBufferInterfaceOutput {
     /// Slot of each interface's output node, by sw_if_index (0, error-drop, when unknown).
     pub next_by_sw: Vec<u16>,
 }
 
 impl Node for PerBufferInterfaceOutput {
+    crate::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; crate::graph::FRAME_SIZE];
         let err = cx.error_index(interface_output_errors::NO_INTERFACE);
@@ -385,6 +387,7 @@ pub mod output_errors {
 }
 
 /// The `<ifname>-output` node: counts and traces, then hands the frame to `<ifname>-tx`.
+#[derive(Clone)]
 pub struct InterfaceOutput {
     /// The interface.
     pub sw_if_index: u32,
@@ -403,7 +406,7 @@ impl crate::march::Kernel for InterfaceOutput {
     #[inline(always)]
     fn kernel(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let up = {
-            let im = self.interfaces.read();
+            let im = cx.config().get(self.interfaces);
             match im.sw(self.sw_if_index) {
                 Some(s) if s.deleted => Err(output_errors::INTERFACE_DELETED),
                 Some(s) if !s.admin_up => Err(output_errors::INTERFACE_DOWN),
@@ -448,11 +451,12 @@ impl crate::march::Kernel for InterfaceOutput {
 }
 
 impl Node for InterfaceOutput {
+    crate::fork_by_clone!();
     crate::multiarch_node!();
 
-    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+    fn format_trace(&self, rec: &TraceRecord, env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::column(s);
-        s.push_str(&self.interfaces.read().name(rec.u[0] as u32));
+        s.push_str(&env.table(self.interfaces).name(rec.u[0] as u32));
         s.push('\n');
         crate::push_spaces(s, indent);
         match self.header_format {
@@ -466,6 +470,7 @@ impl Node for InterfaceOutput {
 pub type TxTraceFormatter = fn(&TraceRecord, &InterfaceMain, Option<HeaderFormatter>, &mut String);
 
 /// The `<ifname>-tx` node: gives the frame to the device and frees the buffers.
+#[derive(Clone)]
 pub struct InterfaceTx {
     /// The interface.
     pub sw_if_index: u32,
@@ -495,7 +500,7 @@ impl crate::march::Kernel for InterfaceTx {
                     let queue = self.queue;
                     // The mbuf's port: a buffer DPDK received keeps its port (0 here), one
                     // allocated elsewhere (tap, loopback) carries DPDK's "no port", 65535.
-                    let port = match self.interfaces.read().hw_of(m.sw_if_index[0]) {
+                    let port = match cx.config().get(self.interfaces).hw_of(m.sw_if_index[0]) {
                         Some(h) if h.class == DeviceClass::Dpdk => 0u64,
                         _ => 65535,
                     };
@@ -528,11 +533,12 @@ impl crate::march::Kernel for InterfaceTx {
 }
 
 impl Node for InterfaceTx {
+    crate::fork_by_clone!();
     crate::multiarch_node!();
 
-    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+    fn format_trace(&self, rec: &TraceRecord, env: &FormatEnv<'_>, s: &mut String) {
         if let Some(f) = self.formatter {
-            f(rec, &self.interfaces.read(), self.header_format, s);
+            f(rec, env.table(self.interfaces), self.header_format, s);
         }
     }
 }

@@ -16,13 +16,14 @@ pub mod errors {
 }
 
 /// The l2-patch node: rx sw_if_index -> (tx sw_if_index, next slot).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct L2Patch {
     /// Per rx sw_if_index: (tx sw_if_index, slot), INVALID_INDEX when none.
     pub table: Vec<(u32, u16)>,
 }
 
 impl Node for L2Patch {
+    crate::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         for (k, &bi) in frame.iter().enumerate() {

@@ -40,8 +40,6 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
-
 use crate::feature::{ArcDirection, ArcEnd, ArcRegistration, FeatureMain, SharedFeatures};
 use crate::graph::{Graph, NodeIndex, NodeKind, NodeRegistration};
 use crate::interface::{
@@ -209,8 +207,10 @@ impl Dataplane {
     /// A forwarder with `n_buffers` buffers per thread, `local0`, `error-drop`, the standard arcs,
     /// `pg-input`, the driver input nodes and `l2-patch`.
     pub fn new(n_buffers: u32, mode: Mode) -> Self {
-        let interfaces: SharedInterfaces = Arc::new(RwLock::new(InterfaceMain::default()));
         let mut graph = Graph::new(n_buffers);
+        let interfaces: SharedInterfaces = graph
+            .config_mut()
+            .register("interfaces", InterfaceMain::default());
         let features: SharedFeatures = graph
             .config_mut()
             .register("feature arcs", FeatureMain::default());
@@ -273,7 +273,7 @@ impl Dataplane {
         };
         // local0: sw_if_index 0, as in VPP.
         {
-            let mut im = dp.interfaces.write();
+            let im = dp.interface_main_mut();
             im.hw.push(HwInterface {
                 hw_if_index: 0,
                 sw_if_index: 0,
@@ -302,7 +302,7 @@ impl Dataplane {
         let pg = pg::PgInput {
             streams: Vec::new(),
             rx: Vec::new(),
-            interfaces: dp.interfaces.clone(),
+            interfaces: dp.interfaces,
             features: dp.features,
             device_input_arc: arcs.device_input,
             header_format: None,
@@ -324,7 +324,7 @@ impl Dataplane {
                 let node = device_input::DeviceInput {
                     class,
                     interfaces: Vec::new(),
-                    tables: dp.interfaces.clone(),
+                    tables: dp.interfaces,
                     features: dp.features,
                     device_input_arc: arcs.device_input,
                     header_format: None,
@@ -368,8 +368,7 @@ impl Dataplane {
             }
         }
         let outputs: Vec<NodeIndex> = self
-            .interfaces
-            .read()
+            .interface_main()
             .hw
             .iter()
             .map(|h| h.output_node)
@@ -396,6 +395,17 @@ impl Dataplane {
     /// The staged configuration, to edit.
     pub fn config_mut(&mut self) -> &mut config::ConfigMain {
         self.graph.config_mut()
+    }
+
+    /// The interface tables (staged: what commands have written).
+    pub fn interface_main(&self) -> &InterfaceMain {
+        self.graph.config().get(self.interfaces)
+    }
+
+    /// The interface tables, to change (published before the graph runs next).
+    pub fn interface_main_mut(&mut self) -> &mut InterfaceMain {
+        let t = self.interfaces;
+        self.graph.config_mut().edit(t)
     }
 
     /// Plugin state by type.
@@ -432,7 +442,7 @@ impl Dataplane {
         dev_instance: u32,
         backing: Backing,
     ) -> Result<u32, String> {
-        if self.interfaces.read().by_name(name).is_some() {
+        if self.interface_main().by_name(name).is_some() {
             return Err(format!("interface `{name}` already exists"));
         }
         let output_name = format!("{name}-output");
@@ -444,7 +454,7 @@ impl Dataplane {
             ));
         }
         let (sw_if_index, hw_if_index) = {
-            let im = self.interfaces.read();
+            let im = self.interface_main();
             (
                 self.lifecycle
                     .free_sw
@@ -476,7 +486,7 @@ impl Dataplane {
                     device: device.clone(),
                     formatter: self.tx_formatters.get(&class).copied(),
                     header_format: self.header_format,
-                    interfaces: self.interfaces.clone(),
+                    interfaces: self.interfaces,
                     queue: 0,
                 });
                 let (output_node, tx_node) = match reuse {
@@ -558,7 +568,7 @@ impl Dataplane {
             }
         }
         {
-            let mut im = self.interfaces.write();
+            let im = self.interface_main_mut();
             let hw = HwInterface {
                 hw_if_index,
                 sw_if_index,
@@ -615,7 +625,7 @@ impl Dataplane {
             NodeRegistration::new(output_name, NodeKind::Output).errors(output_errors::STRINGS),
             Box::new(InterfaceOutput {
                 sw_if_index,
-                interfaces: self.interfaces.clone(),
+                interfaces: self.interfaces,
                 header_format: self.header_format,
             }),
         );
@@ -639,7 +649,7 @@ impl Dataplane {
             output,
             Box::new(InterfaceOutput {
                 sw_if_index,
-                interfaces: self.interfaces.clone(),
+                interfaces: self.interfaces,
                 header_format: self.header_format,
             }),
         );
@@ -656,7 +666,7 @@ impl Dataplane {
     /// node is dropped and counted.
     pub fn delete_interface(&mut self, sw_if_index: u32) -> Result<(), String> {
         let (class, hw, has_nodes) = {
-            let im = self.interfaces.read();
+            let im = self.interface_main();
             let s = im
                 .sw(sw_if_index)
                 .filter(|s| !s.deleted && sw_if_index != 0)
@@ -716,7 +726,7 @@ impl Dataplane {
             }
         }
         let (output_node, tx_node, loopback) = {
-            let im = self.interfaces.read();
+            let im = self.interface_main();
             let h = &im.hw[hw as usize];
             (h.output_node, h.tx_node, h.class == DeviceClass::Loopback)
         };
@@ -732,7 +742,7 @@ impl Dataplane {
                 .push((output_node, tx_node, loopback));
         }
         {
-            let mut im = self.interfaces.write();
+            let im = self.interface_main_mut();
             let s = &mut im.sw[sw_if_index as usize];
             s.deleted = true;
             s.admin_up = false;
@@ -815,8 +825,7 @@ impl Dataplane {
 
     /// sw_if_index of an interface by name, or a one-line error.
     pub fn sw_if_index(&self, name: &str) -> Result<u32, String> {
-        self.interfaces
-            .read()
+        self.interface_main()
             .by_name(name)
             .map(|s| s.sw_if_index)
             .ok_or_else(|| format!("unknown interface `{name}`"))
@@ -831,8 +840,7 @@ impl Dataplane {
         enable: bool,
     ) -> Result<(), String> {
         let output = self
-            .interfaces
-            .read()
+            .interface_main()
             .hw_of(sw_if_index)
             .map(|h| h.output_node);
         let mut c = self.graph.take_config();
@@ -875,8 +883,7 @@ impl Dataplane {
 
 /// Shared graph-node handle type helper: the output node index of an interface.
 pub fn output_node_of(dp: &Dataplane, sw_if_index: u32) -> Option<NodeIndex> {
-    dp.interfaces
-        .read()
+    dp.interface_main()
         .hw_of(sw_if_index)
         .map(|h| h.output_node)
 }

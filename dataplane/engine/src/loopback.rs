@@ -19,6 +19,7 @@ pub fn registration(name: &str) -> NodeRegistration {
 }
 
 /// `loopN-tx`.
+#[derive(Clone)]
 pub struct LoopbackTx {
     /// The loopback.
     pub sw_if_index: u32,
@@ -27,6 +28,7 @@ pub struct LoopbackTx {
 }
 
 impl Node for LoopbackTx {
+    crate::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let sw = self.sw_if_index;
         if self.bvi {

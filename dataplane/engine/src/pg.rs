@@ -336,11 +336,11 @@ impl Node for PgInput {
         total
     }
 
-    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+    fn format_trace(&self, rec: &TraceRecord, env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::column(s);
         let tag = rec.u[0];
         if tag & REPLAY_TAG != 0 {
-            let name = self.interfaces.read().name(tag as u32);
+            let name = env.table(self.interfaces).name(tag as u32);
             let _ = write!(s, "stream replay-{name}");
         } else {
             match self.streams.get(tag as usize) {
@@ -453,7 +453,7 @@ fn create_pg_interface(dp: &mut Dataplane, a: &mut Args) -> R {
     let sw = dp
         .create_interface(&name, DeviceClass::Pg, default_mac(0, n), n, dev)
         .map_err(err)?;
-    Ok(dp.interfaces.read().name(sw))
+    Ok(dp.interface_main().name(sw))
 }
 
 /// Parse a count written as an integer or in VPP's float form (`5e7`).
@@ -560,7 +560,7 @@ fn pg_new(dp: &mut Dataplane, a: &mut Args) -> R {
     };
     // `node IF` is the interface's output node, packets sent on IF (as VPP).
     let node_name = match node {
-        Some(n) if dp.interfaces.read().by_name(&n).is_some() => {
+        Some(n) if dp.interface_main().by_name(&n).is_some() => {
             tx = dp.sw_if_index(&n).map_err(err)?;
             format!("{n}-output")
         }
@@ -689,8 +689,8 @@ fn pg_capture(dp: &mut Dataplane, a: &mut Args) -> R {
         }
     }
     let sw = sw.ok_or_else(|| err(format!("expected an interface name: {USAGE}")))?;
-    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
-    let ifname = dp.interfaces.read().name(sw);
+    let class = dp.interface_main().hw_of(sw).map(|h| h.class);
+    let ifname = dp.interface_main().name(sw);
     if class != Some(DeviceClass::Pg) {
         return Err(err(format!(
             "`{ifname}` is not a packet-generator interface (create packet-generator interface pg<N>)"

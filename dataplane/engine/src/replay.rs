@@ -79,7 +79,7 @@ fn load(dp: &Dataplane, inputs: &[(String, PathBuf)]) -> Result<Merged, String> 
     let mut input_nodes = Vec::new();
     for (k, (ifname, path)) in inputs.iter().enumerate() {
         let sw = dp.sw_if_index(ifname)?;
-        let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+        let class = dp.interface_main().hw_of(sw).map(|h| h.class);
         // pg interfaces too: their frames enter through pg-input, as a stream's would.
         let node = class.and_then(|c| c.input_node()).ok_or_else(|| {
             format!("interface `{ifname}` cannot take replay input (it has no input node)")
@@ -103,7 +103,7 @@ fn queue_rx(
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
 ) -> Result<(), String> {
     with_memory_device(dp, sw, |d| d.rx.extend(frames))?;
-    let class = dp.interfaces.read().hw_of(sw).map(|h| h.class);
+    let class = dp.interface_main().hw_of(sw).map(|h| h.class);
     if class == Some(crate::interface::DeviceClass::Pg) {
         crate::pg::wake(dp);
     }
@@ -141,7 +141,7 @@ fn feed(
 /// that a long `dataplane bench` run holds no frames): they get output pcaps like the others.
 fn keep_pg_tx(dp: &Dataplane) {
     let pgs: Vec<u32> = {
-        let im = dp.interfaces.read();
+        let im = dp.interface_main();
         im.sw
             .iter()
             .filter(|s| !s.deleted)
@@ -291,7 +291,7 @@ pub fn run_topology(
             for &((na, sa), (nb, sb), _) in &ends {
                 for (nn, sw) in [(na, sa), (nb, sb)] {
                     if nn == k {
-                        let class = n.dp.interfaces.read().hw_of(sw).map(|h| h.class);
+                        let class = n.dp.interface_main().hw_of(sw).map(|h| h.class);
                         if let Some(name) = class.and_then(|c| c.input_node()) {
                             if !names.contains(&name) {
                                 names.push(name);
@@ -395,8 +395,7 @@ fn write_outputs(
     out: &mut ReplayOutcome,
 ) -> Result<(), String> {
     let names: Vec<(u32, String)> = dp
-        .interfaces
-        .read()
+        .interface_main()
         .sw
         .iter()
         .filter(|s| !s.deleted && s.sw_if_index != 0)

@@ -204,7 +204,7 @@ fn cli_errors_are_one_line_and_change_nothing() {
         assert!(!e.is_empty());
     }
     assert_eq!(run(&reg, &mut dp, "show interface"), before);
-    assert_eq!(dp.interfaces.read().sw.len(), 3);
+    assert_eq!(dp.interface_main().sw.len(), 3);
 }
 
 #[test]

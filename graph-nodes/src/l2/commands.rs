@@ -259,7 +259,7 @@ fn leave_bridge(dp: &mut Dataplane, c: &mut L2Config, sw: u32) {
 
 /// Point a loopback's tx node at `l2-input` (BVI) or back at `ethernet-input`.
 fn set_bvi_tx(dp: &mut Dataplane, sw: u32, bvi: bool) {
-    let Some(tx) = dp.interfaces.read().hw_of(sw).map(|h| h.tx_node) else {
+    let Some(tx) = dp.interface_main().hw_of(sw).map(|h| h.tx_node) else {
         return;
     };
     let target = if bvi { "l2-input" } else { "ethernet-input" };
@@ -270,8 +270,8 @@ fn set_bvi_tx(dp: &mut Dataplane, sw: u32, bvi: bool) {
     }
 }
 
-fn set_engine_l2_mode(dp: &Dataplane, sw: u32, on: bool) {
-    if let Some(s) = dp.interfaces.write().sw.get_mut(sw as usize) {
+fn set_engine_l2_mode(dp: &mut Dataplane, sw: u32, on: bool) {
+    if let Some(s) = dp.interface_main_mut().sw.get_mut(sw as usize) {
         s.l2_mode = on;
     }
 }
@@ -303,7 +303,7 @@ fn set_interface_l2_bridge(dp: &mut Dataplane, a: &mut Args) -> R {
         )));
     }
     let (class, mac, output_node) = {
-        let im = dp.interfaces.read();
+        let im = dp.interface_main();
         let h = im.hw_of(sw).ok_or_else(|| err("no such interface"))?;
         (h.class, h.mac, h.output_node)
     };
@@ -635,7 +635,7 @@ fn clear_l2fib(dp: &mut Dataplane, a: &mut Args) -> R {
 }
 
 fn if_name(dp: &Dataplane, sw: u32) -> String {
-    dp.interfaces.read().name(sw)
+    dp.interface_main().name(sw)
 }
 
 fn if_name_na(dp: &Dataplane, sw: u32) -> String {
@@ -881,7 +881,7 @@ fn show_mode(dp: &mut Dataplane, a: &mut Args) -> R {
         only.push(interface_arg(dp, a)?);
     }
     let c = l2(dp).cfg.load_full();
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     let mut lines = Vec::new();
     // The interfaces given, in that order (VPP's), else all of them.
     let all: Vec<u32> = im

@@ -255,6 +255,7 @@ fn head14(d: &[u8]) -> [u8; 14] {
 // l2-input
 
 /// `l2-input`: per-interface L2 mode, split-horizon group, bridge domain and feature bitmap.
+#[derive(Clone)]
 pub struct L2Input {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -444,6 +445,7 @@ impl engine::march::Kernel for L2Input {
 }
 
 impl Node for L2Input {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -458,6 +460,7 @@ impl Node for L2Input {
 /// `l2-input-classify` (or `l2-output-classify`): the per-interface classify tables the ACL
 /// plugin hooks in; a miss goes to the table's miss next (the ACL node), no table to the next L2
 /// feature.
+#[derive(Clone)]
 pub struct L2Classify {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -468,6 +471,7 @@ pub struct L2Classify {
 }
 
 impl Node for L2Classify {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let mut nexts = [0u16; FRAME_SIZE];
@@ -568,6 +572,7 @@ impl Node for L2Classify {
 // l2-learn
 
 /// `l2-learn`: learns source MACs into the L2 FIB (new MACs, moves, timestamp refreshes).
+#[derive(Clone)]
 pub struct L2Learn {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -686,6 +691,7 @@ impl engine::march::Kernel for L2Learn {
 }
 
 impl Node for L2Learn {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -752,6 +758,7 @@ fn l2_to_bvi(
 // l2-fwd
 
 /// `l2-fwd`: destination MAC lookup; forward to `l2-output`, to the BVI, or flood.
+#[derive(Clone)]
 pub struct L2Fwd {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -916,6 +923,7 @@ impl engine::march::Kernel for L2Fwd {
 }
 
 impl Node for L2Fwd {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -931,6 +939,7 @@ impl Node for L2Fwd {
 /// `l2-flood`: a copy to every member of the bridge domain but the input interface and the
 /// members of its split-horizon group; the BVI (first in the list, so served last) gets its copy
 /// through the routed side.
+#[derive(Clone)]
 pub struct L2Flood {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -948,6 +957,7 @@ const FLOOD_L3: L3Next = L3Next {
 };
 
 impl Node for L2Flood {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let c = self.cfg.load();
         let tracing = cx.tracing();
@@ -1053,6 +1063,7 @@ fn flush(cx: &mut NodeCx<'_>, out: &mut smallvec::SmallVec<[(BufferIndex, u16); 
 // l2-output
 
 /// `l2-output`: output features, split horizon, and the interface's output node.
+#[derive(Clone)]
 pub struct L2Output {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -1111,6 +1122,7 @@ impl engine::march::Kernel for L2Output {
 }
 
 impl Node for L2Output {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -1131,6 +1143,7 @@ impl Node for L2Output {
 
 /// `arp-term-l2bd`: answers ARP requests for addresses in the bridge domain's ARP termination
 /// table in place (back out of the input interface); everything else goes on.
+#[derive(Clone)]
 pub struct ArpTerm {
     /// Configuration.
     pub cfg: SharedL2Config,
@@ -1144,6 +1157,7 @@ mod arp_term_next {
 }
 
 impl Node for ArpTerm {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         use crate::nodes::arp::errors as e;
         let c = self.cfg.load();
@@ -1235,9 +1249,11 @@ impl Node for ArpTerm {
 
 /// `feature-bitmap-drop`: the last-chance drop of the feature bitmaps (an L3 interface's frame
 /// that reached `l2-input`, a bridge domain with forwarding off).
+#[derive(Clone)]
 pub struct FeatureBitmapDrop;
 
 impl Node for FeatureBitmapDrop {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let tracing = cx.tracing();
         for &bi in frame {

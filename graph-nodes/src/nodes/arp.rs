@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use engine::buffer::{BufferIndex, INVALID_INDEX, RX, TX};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration};
+use engine::interface::InterfaceMain;
 use engine::trace::TraceRecord;
 
 use crate::format::format_ethernet_arp_header;
@@ -100,6 +101,7 @@ pub fn registrations() -> Vec<NodeRegistration> {
 }
 
 /// arp-input.
+#[derive(Clone)]
 pub struct ArpInput {
     /// Shared state.
     pub h: Ip4Handle,
@@ -114,6 +116,7 @@ fn ip_at(d: &[u8], o: usize) -> Ipv4Addr {
 }
 
 impl Node for ArpInput {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let ebase = cx.error_index(0);
         let now = cx.now_ns();
@@ -133,7 +136,7 @@ impl Node for ArpInput {
             let l2 = cx.vm.buffers.raw_from(bi, m.l2_hdr_offset);
             let eth_src = mac_at(l2, 6);
             let d = cx.vm.buffers.data(bi);
-            let verdict = self.decide(rx, eth_src, d, now);
+            let verdict = self.decide(cx.config().get(self.h.interfaces), rx, eth_src, d, now);
             match verdict {
                 Err(code) => {
                     cx.vm.buffers.meta_mut(bi).error = ebase + code;
@@ -181,6 +184,7 @@ impl ArpInput {
     /// Ok(Some(mac, ip, output node)) to answer.
     fn decide(
         &self,
+        im: &InterfaceMain,
         rx: u32,
         eth_src: [u8; 6],
         d: &[u8],
@@ -204,7 +208,6 @@ impl ArpInput {
             return Err(errors::GRATUITOUS);
         }
         let (our_mac, output) = {
-            let im = self.h.interfaces.read();
             (
                 im.mac(rx),
                 im.hw_of(rx).map(|h| h.output_node).unwrap_or(INVALID_INDEX),
@@ -245,6 +248,7 @@ impl ArpInput {
 pub const ARP_THROTTLE_NS: u64 = 1_000_000_000;
 
 /// ip4-arp and ip4-glean (`glean` selects the flavour).
+#[derive(Clone)]
 pub struct Ip4ArpRequest {
     /// Shared state.
     pub h: Ip4Handle,
@@ -266,6 +270,7 @@ impl Ip4ArpRequest {
 }
 
 impl Node for Ip4ArpRequest {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let ebase = cx.error_index(0);
         let now = cx.now_ns();
@@ -356,7 +361,7 @@ impl Ip4ArpRequest {
         target: Ipv4Addr,
     ) -> bool {
         let output = {
-            let im = self.h.interfaces.read();
+            let im = cx.config().get(self.h.interfaces);
             im.hw_of(sw).map(|h| h.output_node)
         };
         let (Some(output), Some(nb)) = (output, cx.vm.buffers.alloc_one()) else {

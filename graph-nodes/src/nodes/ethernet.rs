@@ -4,7 +4,7 @@
 
 use engine::buffer::{flags, BufferIndex, RX};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
-use engine::interface::SharedInterfaces;
+use engine::interface::{InterfaceMain, SharedInterfaces};
 use engine::trace::TraceRecord;
 
 use crate::format::format_ethernet_header;
@@ -52,6 +52,7 @@ pub mod errors {
 }
 
 /// The node.
+#[derive(Clone)]
 pub struct EthernetInput {
     /// Interface tables (MAC of the receive interface).
     pub interfaces: SharedInterfaces,
@@ -72,10 +73,11 @@ impl engine::march::Kernel for EthernetInput {
         };
         let mut nexts = [next::DROP; FRAME_SIZE];
         let ebase = cx.error_index(0);
+        let ifs = cx.config().get(self.interfaces);
         let mut bufs = cx.vm.buffers.frame_view();
         // A device's frame has one receive interface: its MAC and mode are looked up once.
         let rx0 = bufs.meta_mut(first).sw_if_index[RX];
-        let (ours, up, l2) = self.rx_state(rx0);
+        let (ours, up, l2) = Self::rx_state(ifs, rx0);
         // Fast loop: IPv4 to our MAC (or a group address) on an up L3 interface, the frame's
         // common case, with nothing else to decide per packet. The first packet that is not
         // (another interface, another ethertype, a runt) hands the rest of the frame to the
@@ -114,7 +116,7 @@ impl engine::march::Kernel for EthernetInput {
             let (m, d) = bufs.meta_and_data_mut(bi);
             let rx = m.sw_if_index[RX];
             if rx != cached_sw {
-                (ours, up, l2) = self.rx_state(rx);
+                (ours, up, l2) = Self::rx_state(ifs, rx);
                 cached_sw = rx;
             }
             let (err, nx, hdr) = if l2 {
@@ -148,8 +150,7 @@ impl engine::march::Kernel for EthernetInput {
 impl EthernetInput {
     /// (MAC key, admin up, L2 mode) of a receive interface.
     #[inline(never)]
-    fn rx_state(&self, rx: u32) -> (u64, bool, bool) {
-        let im = self.interfaces.read();
+    fn rx_state(im: &InterfaceMain, rx: u32) -> (u64, bool, bool) {
         let sw = im.sw(rx);
         (
             mac_key(&im.mac(rx)),
@@ -182,6 +183,7 @@ impl EthernetInput {
 }
 
 impl Node for EthernetInput {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

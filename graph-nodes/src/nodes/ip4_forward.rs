@@ -87,6 +87,7 @@ fn choose(fib: &Ip4Main, lb: u32, ip: &[u8]) -> (crate::fib::Dpo, u32) {
 }
 
 /// ip4-lookup.
+#[derive(Clone)]
 pub struct Ip4Lookup {
     /// Shared state.
     pub h: Ip4Handle,
@@ -177,6 +178,7 @@ fn trace_lookups(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
 }
 
 impl Node for Ip4Lookup {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -185,6 +187,7 @@ impl Node for Ip4Lookup {
 }
 
 /// ip4-load-balance.
+#[derive(Clone)]
 pub struct Ip4LoadBalance {
     /// Shared state.
     pub h: Ip4Handle,
@@ -237,6 +240,7 @@ impl engine::march::Kernel for Ip4LoadBalance {
 }
 
 impl Node for Ip4LoadBalance {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -245,6 +249,7 @@ impl Node for Ip4LoadBalance {
 }
 
 /// ip4-rewrite.
+#[derive(Clone)]
 pub struct Ip4Rewrite {
     /// Shared state.
     pub h: Ip4Handle,
@@ -257,7 +262,7 @@ impl engine::march::Kernel for Ip4Rewrite {
         let node = cx.node_index();
         let ebase = cx.error_index(0);
         let fib = self.h.fib.read();
-        let im = self.h.interfaces.read();
+        let im = cx.config().get(self.h.interfaces);
         let features = cx.config().get(self.h.features);
         let arc = self.h.arcs.ip4_output;
         let (mut expired, mut too_big) = (0, 0);
@@ -384,11 +389,12 @@ fn trace_rewrites(cx: &mut NodeCx<'_>, frame: &[BufferIndex], nexts: &[u16]) {
 }
 
 impl Node for Ip4Rewrite {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
-    fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
+    fn format_trace(&self, rec: &TraceRecord, env: &FormatEnv<'_>, s: &mut String) {
         let indent = crate::format::column(s);
-        let im = self.h.interfaces.read();
+        let im = env.table(self.h.interfaces);
         let adj = self
             .h
             .fib
@@ -404,9 +410,11 @@ impl Node for Ip4Rewrite {
 }
 
 /// ip4-drop: traces and drops (drop routes, unresolvable next hops).
+#[derive(Clone)]
 pub struct Ip4Drop;
 
 impl Node for Ip4Drop {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let ebase = cx.error_index(0);
         for &bi in frame {

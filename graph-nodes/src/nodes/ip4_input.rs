@@ -111,6 +111,7 @@ pub fn set_icmp_error(m: &mut engine::buffer::BufferMeta, icmp_type: u8, code: u
 }
 
 /// The node (both flavours).
+#[derive(Clone)]
 pub struct Ip4Input {
     /// Verify the header checksum.
     pub verify_checksum: bool,
@@ -276,6 +277,7 @@ fn trace_headers(cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
 }
 
 impl Node for Ip4Input {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

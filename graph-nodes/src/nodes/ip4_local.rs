@@ -120,9 +120,11 @@ fn copy_for_trace(cx: &mut NodeCx<'_>, bi: BufferIndex, n: usize) {
 }
 
 /// ip4-local.
+#[derive(Clone)]
 pub struct Ip4Local;
 
 impl Node for Ip4Local {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [local_next::DROP; FRAME_SIZE];
         let ebase = cx.error_index(0);
@@ -179,9 +181,11 @@ impl Node for Ip4Local {
 }
 
 /// ip4-icmp-input.
+#[derive(Clone)]
 pub struct Ip4IcmpInput;
 
 impl Node for Ip4IcmpInput {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         let ebase = cx.error_index(0);
@@ -216,12 +220,14 @@ impl Node for Ip4IcmpInput {
 }
 
 /// ip4-icmp-echo-request: turns requests into replies in place and routes them.
+#[derive(Clone)]
 pub struct Ip4IcmpEcho;
 
 /// TTL of packets this node originates (VPP's `host_config_ttl`).
 pub const HOST_TTL: u8 = 64;
 
 impl Node for Ip4IcmpEcho {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         let ebase = cx.error_index(0);
@@ -269,6 +275,7 @@ impl Node for Ip4IcmpEcho {
 
 /// ip4-icmp-error: replaces the packet with an ICMP error about it, sent from the receive
 /// interface's address back to its source.
+#[derive(Clone)]
 pub struct Ip4IcmpError {
     /// Shared state (interface addresses).
     pub h: Ip4Handle,
@@ -280,6 +287,7 @@ fn is_icmp_error_type(t: u8) -> bool {
 }
 
 impl Node for Ip4IcmpError {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [1u16; FRAME_SIZE];
         let ebase = cx.error_index(0);
@@ -370,12 +378,14 @@ impl Node for Ip4IcmpError {
 }
 
 /// ip4-udp-lookup.
+#[derive(Clone)]
 pub struct Ip4UdpLookup {
     /// Shared state (listeners).
     pub h: Ip4Handle,
 }
 
 impl Node for Ip4UdpLookup {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let mut nexts = [0u16; FRAME_SIZE];
         let ebase = cx.error_index(0);

@@ -153,6 +153,7 @@ pub type SharedSvReass = Arc<Mutex<SvReassMain>>;
 pub struct SvReassHandle(pub SharedSvReass);
 
 /// `ip4-sv-reassembly-feature`.
+#[derive(Clone)]
 pub struct SvReassNode {
     /// State.
     pub main: SharedSvReass,
@@ -203,6 +204,7 @@ fn first_l4(proto: u8, l4: &[u8]) -> Option<ReassL4> {
 }
 
 impl Node for SvReassNode {
+    engine::fork_by_clone!();
     fn process(&mut self, cx: &mut NodeCx<'_>, frame: &[BufferIndex]) {
         let features = cx.config().get(self.features);
         let node = cx.node_index();

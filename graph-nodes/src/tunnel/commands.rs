@@ -188,7 +188,7 @@ fn add_del(dp: &mut Dataplane, kind: Kind, r: Request) -> R {
     let index = cur.next_index(kind);
     let instance = r.instance.unwrap_or(index);
     let name = format!("{}{instance}", kind.prefix());
-    if dp.interfaces.read().by_name(&name).is_some() {
+    if dp.interface_main().by_name(&name).is_some() {
         return Err(err(format!(
             "instance {instance} is in use ({name} exists)"
         )));
@@ -242,7 +242,7 @@ fn add_del(dp: &mut Dataplane, kind: Kind, r: Request) -> R {
         }
     };
     {
-        let mut im = dp.interfaces.write();
+        let im = dp.interface_main_mut();
         im.sw[sw as usize].admin_up = true;
     }
     let t = Tunnel {

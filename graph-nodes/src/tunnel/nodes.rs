@@ -2,7 +2,7 @@
 
 use engine::buffer::{flags, BufferIndex, BUFFER_PRE_DATA_SIZE, INVALID_INDEX, RX, TX};
 use engine::graph::{FormatEnv, Node, NodeCx, NodeKind, NodeRegistration, FRAME_SIZE};
-use engine::interface::SharedInterfaces;
+use engine::interface::{InterfaceMain, SharedInterfaces};
 use engine::loopback::l2_header_len;
 use engine::trace::TraceRecord;
 
@@ -111,6 +111,7 @@ pub mod decap_errors {
 }
 
 /// The encap node of a kind.
+#[derive(Clone)]
 pub struct TunnelEncap {
     /// Protocol.
     pub kind: Kind,
@@ -166,9 +167,8 @@ impl TunnelEncap {
     /// The cache entry for tunnel interface `sw`.
     #[cold]
     #[inline(never)]
-    fn refresh<'a>(&self, c: &'a TunnelConfig, sw: u32) -> EncapCache<'a> {
+    fn refresh<'a>(&self, c: &'a TunnelConfig, im: &InterfaceMain, sw: u32) -> EncapCache<'a> {
         let tunnel = c.by_sw_if_index(sw).filter(|t| t.kind == self.kind);
-        let im = self.interfaces.read();
         let max_inner = tunnel
             .and_then(|t| self.fib.read().lb_egress(t.encap_lb))
             .and_then(|e| im.sw(e))
@@ -201,7 +201,7 @@ impl engine::march::Kernel for TunnelEncap {
         for (k, &bi) in frame.iter().enumerate() {
             let sw = cx.vm.buffers.meta(bi).sw_if_index[TX];
             if sw != last.sw_if_index {
-                last = self.refresh(&c, sw);
+                last = self.refresh(&c, cx.config().get(self.interfaces), sw);
             }
             let Some(t) = last.tunnel else {
                 cx.set_error(bi, encap_errors::NO_TUNNEL);
@@ -287,6 +287,7 @@ impl engine::march::Kernel for TunnelEncap {
 }
 
 impl Node for TunnelEncap {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {
@@ -312,6 +313,7 @@ fn flush_rx(cx: &mut NodeCx<'_>, (sw, packets, bytes): (u32, u64, u64)) {
 
 /// The decap node of a kind. The buffer arrives at the tunnel header (`ip4-udp-lookup` strips
 /// the outer IPv4 and UDP headers).
+#[derive(Clone)]
 pub struct TunnelInput {
     /// Protocol.
     pub kind: Kind,
@@ -363,7 +365,7 @@ impl engine::march::Kernel for TunnelInput {
         let tracing = cx.tracing();
         let ebase = cx.error_index(0);
         let fib = self.fib.read();
-        let im = self.interfaces.read();
+        let im = cx.config().get(self.interfaces);
         let mut n_ok = 0u64;
         let mut last_sw = (u32::MAX, false);
         // The receive interface's FIB, and the last tunnel found: ((remote, VNI, FIB), tunnel).
@@ -527,6 +529,7 @@ fn trace_decaps(
 }
 
 impl Node for TunnelInput {
+    engine::fork_by_clone!();
     engine::multiarch_node!();
 
     fn format_trace(&self, rec: &TraceRecord, _env: &FormatEnv<'_>, s: &mut String) {

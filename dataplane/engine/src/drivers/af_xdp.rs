@@ -418,12 +418,12 @@ pub(crate) mod device_mac {
 
     /// Creation hook.
     fn take(dp: &mut Dataplane, sw_if_index: u32) {
-        let name = dp.interfaces.read().name(sw_if_index);
+        let name = dp.interface_main().name(sw_if_index);
         let Some((class, mac)) = dp.ext_mut::<Pending>().and_then(|p| p.0.remove(&name)) else {
             return;
         };
         {
-            let mut im = dp.interfaces.write();
+            let im = dp.interface_main_mut();
             let Some(hw) = im.sw(sw_if_index).map(|s| s.hw_if_index) else {
                 return;
             };

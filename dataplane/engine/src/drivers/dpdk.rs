@@ -643,7 +643,7 @@ pub fn create_interface(
     let mut spec = DeviceSpec {
         name,
         class: Some(DeviceClass::Dpdk),
-        instance: dp.interfaces.read().hw.len() as u32,
+        instance: dp.interface_main().hw.len() as u32,
         mac,
         ..Default::default()
     };

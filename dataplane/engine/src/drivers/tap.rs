@@ -658,7 +658,7 @@ pub fn show_tap(dp: &mut crate::Dataplane, a: &mut cli::Args) -> Result<String, 
     use std::fmt::Write;
     let want = a.next_word();
     a.expect_end()?;
-    let im = dp.interfaces.read();
+    let im = dp.interface_main();
     if let Some(w) = &want {
         let tap = im.by_name(w).map(|sw| im.hw[sw.hw_if_index as usize].class);
         match tap {
