@@ -79,27 +79,17 @@ fn read_only(line: &str) -> bool {
     )
 }
 
-fn pin_to_core(core: u32) -> Result<(), String> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core as usize, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "cannot pin the main thread to core {core}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The descriptors the idle loop waits on: one per live device that has one (a deleted
 /// interface's is gone).
 pub fn device_fds(app: &App) -> Vec<RawFd> {
     let mut fds = Vec::new();
-    for d in app.dp.devices.iter().flatten() {
-        if let Some(d) = d.try_lock() {
+    let im = app.dp.interface_main();
+    for (sw, d) in app.dp.devices.iter().enumerate() {
+        // Devices a worker polls are not the main thread's to wait on.
+        if im.hw_of(sw as u32).is_some_and(|h| h.rx_thread != 0) {
+            continue;
+        }
+        if let Some(d) = d.as_ref().and_then(|d| d.try_lock()) {
             d.wait_fds(&mut fds);
         }
     }
@@ -119,9 +109,9 @@ fn must_poll(app: &App) -> bool {
     let im = app.dp.interface_main();
     im.sw.iter().any(|s| {
         !s.deleted
-            && im
-                .hw_of(s.sw_if_index)
-                .is_some_and(|h| h.class == engine::interface::DeviceClass::Dpdk)
+            && im.hw_of(s.sw_if_index).is_some_and(|h| {
+                h.class == engine::interface::DeviceClass::Dpdk && h.rx_thread == 0
+            })
     })
 }
 
@@ -191,6 +181,34 @@ fn wait_for_devices(fds: &[RawFd], timeout: Duration) {
     }
 }
 
+/// The cores of the workers `cpu { }` asks for: `corelist-workers` as given (each must exist);
+/// `workers N` on the cores after the main core (and `skip-cores`), as VPP places them, those
+/// beyond this machine's cores left unpinned.
+fn worker_cores(cpu: &crate::startup::CpuSection) -> Result<Vec<Option<u32>>, String> {
+    // SAFETY: sysconf has no preconditions.
+    let n_cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
+    if !cpu.corelist_workers.is_empty() {
+        return cpu
+            .corelist_workers
+            .iter()
+            .map(|&c| {
+                if c < n_cpus {
+                    Ok(Some(c))
+                } else {
+                    Err(format!(
+                        "cpu {{ corelist-workers }}: core {c} does not exist (cores 0-{} here)",
+                        n_cpus - 1
+                    ))
+                }
+            })
+            .collect();
+    }
+    let first = cpu.main_core.unwrap_or(0) + 1 + cpu.skip_cores.unwrap_or(0);
+    Ok((0..cpu.workers.unwrap_or(0))
+        .map(|k| Some(first + k).filter(|&c| c < n_cpus))
+        .collect())
+}
+
 /// Run the daemon until SIGTERM/SIGINT. Returns an error message for a failed start.
 pub fn run(cfg: StartupConfig) -> Result<(), String> {
     let mut log = Log::open(cfg.unix.log.as_deref())?;
@@ -198,18 +216,29 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
         log.line(&format!("startup.conf: {l}"));
     }
     if let Some(core) = cfg.cpu.main_core {
-        pin_to_core(core)?;
+        engine::workers::pin_to_core(core).map_err(|e| format!("main thread: {e}"))?;
     }
-    if cfg.cpu.n_workers() > 0 {
-        log.line(&format!(
-            "{} worker threads requested: worker threads are not implemented yet, all packets are processed on the main thread",
-            cfg.cpu.n_workers()
-        ));
-    }
+    let cores = worker_cores(&cfg.cpu)?;
     let mut app = App::with_plugins(Mode::Live, cfg.buffers.buffers_per_numa, &cfg.plugins);
     app.dp.log = log.ring.clone();
     cfg.node.apply(&mut app.dp.graph)?;
     engine::drivers::install(&mut app.dp);
+    if !cores.is_empty() {
+        app.dp.start_workers(&cores, cfg.buffers.buffers_per_numa)?;
+        let placed: Vec<String> = cores
+            .iter()
+            .enumerate()
+            .map(|(k, c)| match c {
+                Some(c) => format!("vpp_wk_{k} on core {c}"),
+                None => format!("vpp_wk_{k} unpinned"),
+            })
+            .collect();
+        log.line(&format!(
+            "{} worker threads: {}",
+            cores.len(),
+            placed.join(", ")
+        ));
+    }
     if cfg.dpdk.present {
         let ports = start_dpdk(&mut app, &cfg.dpdk)?;
         let names: Vec<String> = ports
@@ -333,6 +362,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     let mut generation = app.dp.interfaces_generation();
     let mut polling = must_poll(&app);
     while !stop.load(Ordering::SeqCst) {
+        app.dp.sync_workers();
         let produced = app.dp.graph.run_once();
         app.dp.run_processes();
         let App { registry, dp } = &mut app;
@@ -397,6 +427,7 @@ fn shutdown(app: &mut App, server: &mut CliServer, log: &mut Log) {
     // Close the devices (taps vanish, their closes run on the reaper's threads, which we wait
     // for); the rest of the state goes with the process.
     let n = app.dp.devices.iter().flatten().count();
+    app.dp.stop_workers();
     app.dp.close_devices();
     log.line(&format!("closed {n} devices"));
     server.shutdown();

@@ -121,3 +121,72 @@ statseg {{ size 32m }}
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `cpu { main-core 0 corelist-workers 1 }`: a worker thread pinned to core 1, named and placed
+/// as VPP's (`show threads`); a core this machine does not have stops the start with one line.
+#[test]
+fn cpu_corelist_workers_start_pinned_worker_threads() {
+    let dir = std::env::temp_dir().join(format!("dp-workers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (sock, log) = (dir.join("cli.sock"), dir.join("vpp.log"));
+    let conf = dir.join("startup.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "unix {{ nodaemon cli-listen {} log {} }}\ncpu {{ main-core 0 corelist-workers 1 }}\n",
+            sock.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut child = start_daemon(&conf, &sock, Some(&log));
+    let mut c = cli::client::Client::connect(&sock).unwrap();
+    let threads = c.exec("show threads").unwrap();
+    let rows: Vec<Vec<&str>> = threads
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(&rows[0][..2], &["0", "vpp_main"], "{threads}");
+    assert_eq!(&rows[1][..3], &["1", "vpp_wk_0", "workers"], "{threads}");
+    // ID Name [Type] LWP policy (prio) lcore: the worker runs on core 1, main on core 0.
+    assert_eq!(rows[1][6], "1", "{threads}");
+    assert_eq!(rows[0][5], "0", "{threads}");
+    assert!(threads.contains("Worker graph updates:"), "{threads}");
+    assert!(c
+        .exec("show runtime")
+        .unwrap()
+        .contains("Thread 1 vpp_wk_0 (lcore 1)"));
+    drop(c);
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("1 worker threads: vpp_wk_0 on core 1"),
+        "{text}"
+    );
+
+    std::fs::write(
+        &conf,
+        format!(
+            "unix {{ nodaemon cli-listen {} }}\ncpu {{ corelist-workers 1000 }}\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dataplane"))
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cpu { corelist-workers }: core 1000 does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("does not exist"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

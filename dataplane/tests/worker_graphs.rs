@@ -1,6 +1,6 @@
 //! Graphs for worker threads ([`Graph::fork`](dataplane::engine::graph::Graph::fork)): every
 //! forwarding node is built again for another thread from the main thread's graph, and two such
-//! graphs forwarding at once on two threads, each polling its own interfaces, give the same
+//! graphs forwarding at once on two threads, each polling the interfaces placed on it, give the same
 //! frames and the same counters as the main thread's graph alone. The return traffic of a flow
 //! arrives on the other worker than its first packet: its 1:1 NAT44 translation and its
 //! reflexive ACL session are found there.
@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use dataplane::engine::device_input::DeviceInput;
 use dataplane::engine::graph::Graph;
 use dataplane::engine::replay::{inject_frame, transmitted};
 use dataplane::engine::Mode;
@@ -192,17 +191,18 @@ fn two_worker_graphs_forward_as_the_main_graph_does() {
     let (tap0, tap1, tap2) = (sw(&a, "tap0"), sw(&a, "tap1"), sw(&a, "tap2"));
     // Worker 1 polls tap1; worker 2 polls tap2 and the uplink, so every reply arrives on the
     // other worker than its request for pods behind tap1.
-    let mut workers: Vec<Graph> = Vec::new();
-    for (t, polled) in [(1u32, vec![tap1]), (2, vec![tap2, tap0])] {
-        let mut g = a.dp.graph.fork(t, 4096);
-        assert_eq!(g.thread_index(), t);
-        let vi = g.node_index("virtio-input").expect("tap input node");
-        g.node_mut::<DeviceInput>(vi)
-            .expect("device input")
-            .interfaces
-            .retain(|r| polled.contains(&r.sw_if_index));
-        workers.push(g);
+    for (sw, t) in [(tap1, 1), (tap2, 2), (tap0, 2)] {
+        let hw = a.dp.interface_main().sw[sw as usize].hw_if_index as usize;
+        a.dp.interface_main_mut().hw[hw].rx_thread = t;
     }
+    a.dp.config_mut().commit();
+    let workers: Vec<Graph> = (1..=2u32)
+        .map(|t| {
+            let g = a.dp.graph.fork(t, 4096);
+            assert_eq!(g.thread_index(), t);
+            g
+        })
+        .collect();
     requests(&a);
     let handles: Vec<_> = workers.into_iter().map(run).collect();
     let workers: Vec<Graph> = handles.into_iter().map(|h| h.join().unwrap()).collect();

@@ -44,6 +44,7 @@ pub fn vpp_e2(x: f64) -> String {
 pub fn register(reg: &mut Registry<Dataplane>) {
     let cmds: &[(&str, &str, cli::Handler<Dataplane>)] = &[
         ("show runtime", "show runtime [verbose]", show_runtime),
+        ("show threads", "show threads", show_threads),
         ("clear runtime", "clear runtime", clear_runtime),
         ("show vlib graph", "show vlib graph [<node>]", show_vlib_graph),
         ("show errors", "show errors", show_errors),
@@ -77,6 +78,11 @@ pub fn register(reg: &mut Registry<Dataplane>) {
         ("show buffers", "show buffers", show_buffers),
         ("show memory", "show memory [verbose]", show_memory),
         ("show interface", "show interface [<interface> ...]", show_interface),
+        (
+            "set interface rx-placement",
+            "set interface rx-placement <interface> [queue <n>] [worker <n> | main]",
+            set_rx_placement,
+        ),
         (
             "show interface rx-placement",
             "show interface rx-placement",
@@ -190,7 +196,114 @@ fn show_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
     let verbose = a.keyword("verbose") || a.keyword("v");
     a.keyword("brief");
     a.expect_end()?;
-    let g = &dp.graph;
+    if dp.workers.is_none() {
+        return Ok(runtime_table(&dp.graph, verbose));
+    }
+    // As VPP with workers: a table per thread under its name, separated by a dashed line.
+    let names = thread_names(dp);
+    let mut out = Vec::new();
+    let mut k = 0;
+    dp.for_each_graph(|g| {
+        let (name, lcore) = &names[k];
+        out.push(format!(
+            "Thread {k} {name} (lcore {lcore})\n{}",
+            runtime_table(g, verbose)
+        ));
+        k += 1;
+    });
+    Ok(out.join("\n---------------\n"))
+}
+
+/// (name, lcore) of every thread: `vpp_main` on the core it runs on, then the workers.
+pub fn thread_names(dp: &Dataplane) -> Vec<(String, i64)> {
+    // SAFETY: sched_getcpu has no preconditions.
+    let main_core = i64::from(unsafe { libc::sched_getcpu() });
+    let mut v = vec![("vpp_main".to_string(), main_core)];
+    if let Some(w) = &dp.workers {
+        for wk in &w.workers {
+            v.push((wk.name(), wk.core.map_or(-1, i64::from)));
+        }
+    }
+    v
+}
+
+/// A core's (core id, socket) from sysfs (0, 0 when unknown).
+fn core_topology(lcore: i64) -> (u32, u32) {
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/sys/devices/system/cpu/cpu{lcore}/topology/{f}"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (read("core_id"), read("physical_package_id"))
+}
+
+/// A thread's scheduling policy and priority as VPP prints them (`other (0)`).
+fn sched_policy(tid: i32) -> String {
+    // SAFETY: both calls only read the scheduling state of thread `tid` into `p`.
+    let (policy, prio) = unsafe {
+        let mut p: libc::sched_param = std::mem::zeroed();
+        let pol = libc::sched_getscheduler(tid);
+        libc::sched_getparam(tid, &mut p);
+        (pol, p.sched_priority)
+    };
+    let name = match policy {
+        libc::SCHED_FIFO => "fifo",
+        libc::SCHED_RR => "rr",
+        libc::SCHED_BATCH => "batch",
+        libc::SCHED_IDLE => "idle",
+        _ => "other",
+    };
+    format!("{name} ({prio})")
+}
+
+/// `show threads`, VPP's table; with workers, a line on the graph updates they waited for.
+fn show_threads(dp: &mut Dataplane, a: &mut Args) -> R {
+    a.expect_end()?;
+    let names = thread_names(dp);
+    let mut s = format!(
+        "{:<7}{:<20}{:<12}{:<8}{:<25}{:<7}{:<7}{:<7}{:<10}",
+        "ID", "Name", "Type", "LWP", "Sched Policy (Priority)", "lcore", "Core", "Socket", "State"
+    );
+    // SAFETY: gettid has no preconditions (this runs on the main thread).
+    let main_tid = unsafe { libc::gettid() };
+    for (k, (name, lcore)) in names.iter().enumerate() {
+        let (tid, kind) = match (k, &dp.workers) {
+            (0, _) => (main_tid, ""),
+            (_, Some(w)) => (
+                w.workers[k - 1]
+                    .lwp
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                "workers",
+            ),
+            _ => continue,
+        };
+        let (core, socket) = core_topology(*lcore);
+        let lc = if *lcore < 0 {
+            String::new()
+        } else {
+            lcore.to_string()
+        };
+        let _ = write!(
+            s,
+            "\n{k:<7}{name:<20}{kind:<12}{tid:<8}{:<25}{lc:<7}{core:<7}{socket:<7}",
+            sched_policy(tid)
+        );
+    }
+    if let Some(w) = &dp.workers {
+        let st = w.stats;
+        let _ = write!(
+            s,
+            "\nWorker graph updates: {}, last {} us, longest {} us",
+            st.syncs,
+            st.last.as_micros(),
+            st.max.as_micros()
+        );
+    }
+    Ok(s)
+}
+
+fn runtime_table(g: &Graph, verbose: bool) -> String {
     let dt = g.seconds_since_clear().max(1e-9);
     let mut nodes: Vec<_> = g.node_indices().filter(|&i| !g.is_placeholder(i)).collect();
     nodes.sort_by(|&a, &b| g.node_name(a).cmp(g.node_name(b)));
@@ -265,7 +378,7 @@ fn show_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
             vpc
         );
     }
-    Ok(s.trim_end().to_string())
+    s.trim_end().to_string()
 }
 
 fn rate4(x: f64) -> String {
@@ -489,7 +602,7 @@ fn set_node_function(dp: &mut Dataplane, a: &mut Args) -> R {
 
 fn clear_runtime(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
-    dp.graph.clear_runtime();
+    dp.for_each_graph_mut(|g| g.clear_runtime());
     Ok(String::new())
 }
 
@@ -501,7 +614,7 @@ pub fn format_errors(dp: &Dataplane) -> String {
         center("Node", 40),
         center("Reason", 6)
     );
-    for (c, node, reason) in dp.graph.error_counts() {
+    for (c, node, reason) in dp.error_counts() {
         let _ = write!(s, "\n{c:>10}{}{reason}", center(node, 40));
     }
     s
@@ -515,7 +628,7 @@ fn show_errors(dp: &mut Dataplane, a: &mut Args) -> R {
 
 fn clear_errors(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
-    dp.graph.clear_errors();
+    dp.for_each_graph_mut(|g| g.clear_errors());
     Ok(String::new())
 }
 
@@ -531,8 +644,13 @@ fn show_trace(dp: &mut Dataplane, a: &mut Args) -> R {
             )));
         }
     }
-    dp.graph.vm.trace.apply_filter();
-    Ok(dp.graph.show_trace(max).trim_end_matches('\n').to_string())
+    // Every thread's trace buffer under its own header, as VPP.
+    let mut out = String::new();
+    dp.for_each_graph_mut(|g| {
+        g.vm.trace.apply_filter();
+        out.push_str(&g.show_trace(max));
+    });
+    Ok(out.trim_end_matches('\n').to_string())
 }
 
 fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
@@ -578,22 +696,25 @@ fn trace_add(dp: &mut Dataplane, a: &mut Args) -> R {
             "`{node}` is not an input node; trace starts at input nodes such as pg-input or virtio-input"
         )));
     }
-    let t = &mut dp.graph.vm.trace;
-    t.set_tuple_filter(ni, tuple);
-    if drops {
-        // Every packet is traced until COUNT of them reached error-drop; the others' traces
-        // are thrown away after each dispatch.
-        t.node_filter = Some(crate::trace::NodeFilter {
-            node: crate::graph::ERROR_DROP_NODE,
-            include: true,
-            count,
-            stop_when_full: true,
-        });
-        t.add_budget(ni, count);
-        t.set_unbounded(ni);
-    } else {
-        t.add_budget(ni, count);
-    }
+    // On every thread, as VPP: each traces up to COUNT packets of its own.
+    dp.for_each_graph_mut(|g| {
+        let t = &mut g.vm.trace;
+        t.set_tuple_filter(ni, tuple);
+        if drops {
+            // Every packet is traced until COUNT of them reached error-drop; the others'
+            // traces are thrown away after each dispatch.
+            t.node_filter = Some(crate::trace::NodeFilter {
+                node: crate::graph::ERROR_DROP_NODE,
+                include: true,
+                count,
+                stop_when_full: true,
+            });
+            t.add_budget(ni, count);
+            t.set_unbounded(ni);
+        } else {
+            t.add_budget(ni, count);
+        }
+    });
     Ok(String::new())
 }
 
@@ -651,7 +772,7 @@ fn parse_trace_filter(a: &mut Args) -> Result<crate::trace::TupleFilter, CliErro
 fn trace_filter(dp: &mut Dataplane, a: &mut Args) -> R {
     if a.keyword("none") {
         a.expect_end()?;
-        dp.graph.vm.trace.node_filter = None;
+        dp.for_each_graph_mut(|g| g.vm.trace.node_filter = None);
         return Ok(String::new());
     }
     let include = if a.keyword("include") {
@@ -677,19 +798,20 @@ fn trace_filter(dp: &mut Dataplane, a: &mut Args) -> R {
         ))
     })?;
     a.expect_end()?;
-    let t = &mut dp.graph.vm.trace;
-    t.node_filter = Some(crate::trace::NodeFilter {
-        node: ni,
-        include,
-        count,
-        stop_when_full: false,
+    dp.for_each_graph_mut(|g| {
+        g.vm.trace.node_filter = Some(crate::trace::NodeFilter {
+            node: ni,
+            include,
+            count,
+            stop_when_full: false,
+        })
     });
     Ok(String::new())
 }
 
 fn clear_trace(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
-    dp.graph.vm.trace.clear();
+    dp.for_each_graph_mut(|g| g.vm.trace.clear());
     Ok(String::new())
 }
 
@@ -799,13 +921,7 @@ pub fn format_interfaces(dp: &Dataplane, only: &[u32]) -> String {
         if !only.is_empty() && !only.contains(&si.sw_if_index) {
             continue;
         }
-        let c = dp
-            .graph
-            .vm
-            .if_counters
-            .get(si.sw_if_index as usize)
-            .copied()
-            .unwrap_or_default();
+        let c = dp.if_counters(si.sw_if_index);
         let mtu = if si.sw_if_index == 0 {
             "0/0/0/0".to_string()
         } else {
@@ -910,18 +1026,73 @@ fn show_rx_placement(dp: &mut Dataplane, a: &mut Args) -> R {
         return Ok(String::new());
     }
     let im = dp.interface_main();
-    let mut s = String::from("Thread 0 (vpp_main):");
-    let mut node = "";
-    for (n, sw, queues, mode, _) in rows {
-        if n != node {
-            let _ = write!(s, "\n  node {n}:");
-            node = n;
+    let names = thread_names(dp);
+    let mut s = String::new();
+    for (t, (name, _)) in names.iter().enumerate() {
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| im.hw_of(r.1).map_or(0, |h| h.rx_thread) as usize == t)
+            .collect();
+        if mine.is_empty() {
+            continue;
         }
-        for q in 0..queues {
-            let _ = write!(s, "\n    {} queue {q} ({mode})", im.sw[sw as usize].name);
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        let _ = write!(s, "Thread {t} ({name}):");
+        let mut node = "";
+        for &&(n, sw, queues, mode, _) in &mine {
+            if n != node {
+                let _ = write!(s, "\n  node {n}:");
+                node = n;
+            }
+            for q in 0..queues {
+                let _ = write!(s, "\n    {} queue {q} ({mode})", im.sw[sw as usize].name);
+            }
         }
     }
     Ok(s)
+}
+
+/// `set interface rx-placement <interface> [queue <n>] [worker <n> | main]`.
+fn set_rx_placement(dp: &mut Dataplane, a: &mut Args) -> R {
+    let sw = interface_arg(dp, a)?;
+    let mut thread = None;
+    let mut queue = None;
+    while !a.is_empty() {
+        if a.keyword("queue") {
+            queue = Some(a.u32()?);
+        } else if a.keyword("worker") {
+            thread = Some(a.u32()?.saturating_add(1));
+        } else if a.keyword("main") {
+            thread = Some(0);
+        } else {
+            return Err(a.unknown());
+        }
+    }
+    let Some(thread) = thread else {
+        return Err(CliError::new("expected `worker <n>` or `main`"));
+    };
+    if let Some(q) = queue {
+        let queues = dp
+            .devices
+            .get(sw as usize)
+            .and_then(|d| d.as_ref())
+            .map_or(1, |d| d.lock().rx_queues());
+        if q >= queues {
+            return Err(CliError::new(format!(
+                "queue {q} does not exist: the interface has queues 0-{}",
+                queues - 1
+            )));
+        }
+        if queues > 1 {
+            return Err(CliError::new(
+                "one queue cannot move alone: all queues of an interface are polled by one thread (leave out `queue`)",
+            ));
+        }
+    }
+    dp.set_rx_placement(sw, thread).map_err(CliError::new)?;
+    Ok(String::new())
 }
 
 fn show_hardware(dp: &mut Dataplane, a: &mut Args) -> R {
@@ -1014,9 +1185,11 @@ fn clear_logging(dp: &mut Dataplane, a: &mut Args) -> R {
 
 fn clear_interfaces(dp: &mut Dataplane, a: &mut Args) -> R {
     a.expect_end()?;
-    for c in dp.graph.vm.if_counters.iter_mut() {
-        *c = Default::default();
-    }
+    dp.for_each_graph_mut(|g| {
+        for c in g.vm.if_counters.iter_mut() {
+            *c = Default::default();
+        }
+    });
     Ok(String::new())
 }
 

@@ -184,9 +184,14 @@ impl Node for DeviceInput {
     crate::fork_by_clone!();
     fn poll(&mut self, cx: &mut NodeCx<'_>) -> usize {
         let mut total = 0;
+        let thread = cx.vm.thread_index;
         for ifc in &self.interfaces {
             let (up, l2_mode) = {
                 let im = cx.config().get(self.tables);
+                // Another thread polls it (`show interface rx-placement`).
+                if im.hw_of(ifc.sw_if_index).map_or(0, |h| h.rx_thread) != thread {
+                    continue;
+                }
                 (
                     im.is_up(ifc.sw_if_index),
                     im.sw(ifc.sw_if_index).is_some_and(|s| s.l2_mode),

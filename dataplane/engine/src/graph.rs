@@ -483,6 +483,9 @@ pub struct Graph {
     default_march: March,
     /// The snapshot nodes run under (refreshed at the start of each iteration).
     snapshot: Arc<Snapshot>,
+    /// Bumped by every change of nodes, next slots, states and node-held state: what worker
+    /// graphs are rebuilt from ([`Graph::update_from`]).
+    generation: u64,
     /// Where the newest snapshot is published.
     source: SnapshotSource,
     /// The staged configuration; only the main thread's graph has it.
@@ -570,6 +573,7 @@ impl Graph {
     pub fn new(n_buffers: u32) -> Self {
         let stage = Box::new(ConfigMain::new());
         let mut g = Graph {
+            generation: 0,
             snapshot: stage.published(),
             source: stage.source(),
             stage: Some(stage),
@@ -608,6 +612,7 @@ impl Graph {
     /// node was registered), the node takes over its index. Panics if a real node of that name
     /// already exists (a registration bug, found by any test that builds the graph).
     pub fn register(&mut self, reg: NodeRegistration, node: Box<dyn Node>) -> NodeIndex {
+        self.generation += 1;
         let index = match self.by_name.get(&reg.name) {
             Some(&i) if self.info[i as usize].placeholder => i,
             Some(_) => panic!("node `{}` registered twice", reg.name),
@@ -680,6 +685,7 @@ impl Graph {
     /// Replace the node function of a registered node (a node whose state needs slot numbers
     /// that exist only once it is registered).
     pub fn replace_node(&mut self, index: NodeIndex, node: Box<dyn Node>) {
+        self.generation += 1;
         let info = &mut self.info[index as usize];
         if node.has_variants() != info.multiarch {
             info.multiarch = node.has_variants();
@@ -695,6 +701,7 @@ impl Graph {
     /// Rename a node (the nodes of a deleted interface, kept for the next one as VPP does).
     /// Fails, changing nothing, if another node has the new name.
     pub fn rename_node(&mut self, index: NodeIndex, name: &str) -> Result<(), String> {
+        self.generation += 1;
         if self.by_name.get(name).is_some_and(|&i| i != index) {
             return Err(format!("a node named `{name}` exists"));
         }
@@ -727,6 +734,7 @@ impl Graph {
 
     /// Slot of `to` in `from`'s next table, adding it (to all siblings) if missing.
     pub fn add_next(&mut self, from: NodeIndex, to: NodeIndex) -> u16 {
+        self.generation += 1;
         if let Some(p) = self.info[from as usize].nexts.iter().position(|&n| n == to) {
             return p as u16;
         }
@@ -745,6 +753,7 @@ impl Graph {
     /// `vlib_node_add_next_with_slot`: a loopback's tx node is rewired to `l2-input` when it
     /// becomes a BVI). The slot must exist.
     pub fn set_next(&mut self, from: NodeIndex, slot: u16, to: NodeIndex) {
+        self.generation += 1;
         let s = slot as usize;
         match self.info[from as usize].sibling_group {
             Some(g) => {
@@ -802,6 +811,7 @@ impl Graph {
     /// Run variant `m` of a node (`set node function`); refused for a node without variants
     /// and for a variant this CPU cannot run.
     pub fn set_node_variant(&mut self, index: NodeIndex, m: March) -> Result<(), String> {
+        self.generation += 1;
         let Some(info) = self.info.get_mut(index as usize) else {
             return Err(format!("no node with index {index}"));
         };
@@ -819,6 +829,7 @@ impl Graph {
     /// Run variant `m` in every node that has variants, and in those registered later
     /// (`node { default { variant V } }`); refused, changing nothing, if the CPU cannot run it.
     pub fn set_default_variant(&mut self, m: March) -> Result<(), String> {
+        self.generation += 1;
         m.check_supported()?;
         self.default_march = m;
         for info in self.info.iter_mut().filter(|i| i.multiarch) {
@@ -844,6 +855,7 @@ impl Graph {
 
     /// Borrow a node's state, downcast to its concrete type.
     pub fn node_mut<T: Node>(&mut self, index: NodeIndex) -> Option<&mut T> {
+        self.generation += 1;
         let n: &mut dyn Any = self.nodes.get_mut(index as usize)?.as_mut();
         n.downcast_mut::<T>()
     }
@@ -875,11 +887,16 @@ impl Graph {
 
     /// Error counters as (count, node, reason) for every non-zero counter, in node order.
     pub fn error_counts(&self) -> Vec<(u64, &str, &str)> {
+        self.error_counts_of(&self.vm.errors)
+    }
+
+    /// [`Graph::error_counts`] of counters indexed as this graph's (several threads' summed).
+    pub fn error_counts_of(&self, counters: &[u64]) -> Vec<(u64, &str, &str)> {
         let mut out = Vec::new();
         for (ni, info) in self.info.iter().enumerate() {
             for code in 0..info.n_errors {
                 let i = (info.error_base + code) as usize;
-                let c = self.vm.errors[i];
+                let c = counters.get(i).copied().unwrap_or(0);
                 if c != 0 {
                     out.push((
                         c,
@@ -908,6 +925,7 @@ impl Graph {
 
     /// Enable or disable polling of an input node.
     pub fn set_node_state(&mut self, index: NodeIndex, state: NodeState) {
+        self.generation += 1;
         self.states[index as usize] = state;
     }
 
@@ -1063,10 +1081,43 @@ impl Graph {
             last_clear: Instant::now(),
             main_loops: 0,
             default_march: self.default_march,
+            generation: self.generation,
             snapshot: self.source.load_full(),
             source: self.source.clone(),
             stage: None,
         }
+    }
+
+    /// Rebuild this (worker's) graph from `main` after `main` changed: nodes forked again,
+    /// next slots, states, errors and variants copied; the buffers, counters, trace and the
+    /// per-node runtime figures of the nodes it already had are kept. Called between two of its
+    /// iterations (nothing is pending).
+    pub fn update_from(&mut self, main: &Graph) {
+        let n = main.nodes.len();
+        self.nodes = main
+            .nodes
+            .iter()
+            .map(|x| x.fork().unwrap_or_else(|| Box::new(MainThreadOnly)))
+            .collect();
+        self.info = main.info.clone();
+        self.states = main.states.clone();
+        self.stats.resize(n, NodeStats::default());
+        self.by_name = main.by_name.clone();
+        self.sched
+            .pending
+            .resize_with(n, || Vec::with_capacity(FRAME_SIZE));
+        self.sched.queued.resize(n, false);
+        self.input_nodes = main.input_nodes.clone();
+        self.error_strings = main.error_strings.clone();
+        self.vm.errors.resize(main.vm.errors.len(), 0);
+        self.n_sibling_groups = main.n_sibling_groups;
+        self.default_march = main.default_march;
+        self.generation = main.generation;
+    }
+
+    /// Changes of the graph so far (see [`Graph::update_from`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Thread index of this graph's thread (0: main).
@@ -1179,8 +1230,12 @@ impl Graph {
 
     /// `show trace [max N]` text, in VPP's layout.
     pub fn show_trace(&self, max: usize) -> String {
-        let mut s =
-            String::from("------------------- Start of thread 0 vpp_main -------------------\n");
+        let t = self.vm.thread_index;
+        let name = match t {
+            0 => "vpp_main".to_string(),
+            _ => format!("vpp_wk_{}", t - 1),
+        };
+        let mut s = format!("------------------- Start of thread {t} {name} -------------------\n");
         let packets = self.vm.trace.packets_sorted();
         if packets.is_empty() {
             s.push_str("No packets in trace buffer\n");

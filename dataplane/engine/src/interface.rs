@@ -40,6 +40,24 @@ pub struct IfCounters {
     pub tx_error: u64,
 }
 
+impl IfCounters {
+    /// Add another thread's counters.
+    pub fn add(&mut self, o: &IfCounters) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        self.drops += o.drops;
+        self.punts += o.punts;
+        self.ip4 += o.ip4;
+        self.ip6 += o.ip6;
+        self.rx_no_buf += o.rx_no_buf;
+        self.rx_miss += o.rx_miss;
+        self.rx_error += o.rx_error;
+        self.tx_error += o.tx_error;
+    }
+}
+
 /// What backs an interface: selects its input node and the driver-specific trace text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceClass {
@@ -128,6 +146,8 @@ pub struct HwInterface {
     pub rx_queue: u32,
     /// The driver options it was created with (`host-if-name`, `host-ns`, ...: `show tap`).
     pub options: Vec<(String, String)>,
+    /// Thread that polls its receive queues (0: main; `show interface rx-placement`).
+    pub rx_thread: u32,
 }
 
 /// The interface tables (shared; read per frame by nodes, written by the CLI).

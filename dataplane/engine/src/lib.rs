@@ -35,6 +35,7 @@ pub mod reaper;
 pub mod replay;
 pub mod rng;
 pub mod trace;
+pub mod workers;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -187,6 +188,8 @@ pub struct Dataplane {
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     /// When [`Dataplane::yield_now`] last let the graph run.
     last_yield: std::time::Instant,
+    /// Worker threads (`cpu { workers N }`); none: the main thread forwards.
+    pub workers: Option<workers::Workers>,
     ext: HashMap<TypeId, Box<dyn Any + Send>>,
 }
 
@@ -269,6 +272,7 @@ impl Dataplane {
             log: Arc::default(),
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             last_yield: std::time::Instant::now(),
+            workers: None,
             ext: HashMap::new(),
         };
         // local0: sw_if_index 0, as in VPP.
@@ -286,6 +290,7 @@ impl Dataplane {
                 tx_node: buffer::INVALID_INDEX,
                 rx_queue: 0,
                 options: Vec::new(),
+                rx_thread: 0,
             });
             im.sw.push(SwInterface {
                 sw_if_index: 0,
@@ -406,6 +411,103 @@ impl Dataplane {
     pub fn interface_main_mut(&mut self) -> &mut InterfaceMain {
         let t = self.interfaces;
         self.graph.config_mut().edit(t)
+    }
+
+    /// Start worker threads, one per entry of `cores` (pinned where a core is given), each with
+    /// `n_buffers` buffers and a graph forked from the main thread's. The receive queues of the
+    /// interfaces that exist are spread over them round robin (VPP's default placement), as are
+    /// those of interfaces created later; the main thread keeps the CLI, the periodic jobs and
+    /// pg-input. Refused once workers run.
+    pub fn start_workers(&mut self, cores: &[Option<u32>], n_buffers: u32) -> Result<(), String> {
+        if self.workers.is_some() {
+            return Err("worker threads are already running".into());
+        }
+        if cores.is_empty() {
+            return Ok(());
+        }
+        let mut w = workers::Workers::start(&self.graph, cores, n_buffers)?;
+        let polled: Vec<u32> = self
+            .interface_main()
+            .hw
+            .iter()
+            .filter(|h| h.class != DeviceClass::Pg && h.class.input_node().is_some())
+            .map(|h| h.hw_if_index)
+            .collect();
+        for hw in polled {
+            let t = w.place_next();
+            self.interface_main_mut().hw[hw as usize].rx_thread = t;
+        }
+        self.workers = Some(w);
+        self.sync_workers();
+        Ok(())
+    }
+
+    /// Bring the workers' graphs up to date with the main thread's (after nodes, next slots or
+    /// node-held state changed), then publish the staged configuration: in that order, so that
+    /// a worker never sees a snapshot naming nodes its graph does not have yet.
+    pub fn sync_workers(&mut self) {
+        if let Some(w) = self.workers.as_mut() {
+            w.sync(&self.graph);
+            self.graph.config_mut().commit();
+        }
+    }
+
+    /// Stop the worker threads (the process is stopping).
+    pub fn stop_workers(&mut self) {
+        if let Some(mut w) = self.workers.take() {
+            w.stop();
+        }
+    }
+
+    /// Number of threads that forward (1 + workers).
+    pub fn n_threads(&self) -> usize {
+        1 + self.workers.as_ref().map_or(0, |w| w.len())
+    }
+
+    /// Run `f` on every thread's graph in thread order: the main thread's, then each worker's,
+    /// locked for the call (a worker waits at most for it, between two iterations).
+    pub fn for_each_graph(&self, mut f: impl FnMut(&Graph)) {
+        f(&self.graph);
+        if let Some(w) = &self.workers {
+            for wk in &w.workers {
+                f(&wk.graph.lock());
+            }
+        }
+    }
+
+    /// [`Dataplane::for_each_graph`], to change (clear counters).
+    pub fn for_each_graph_mut(&mut self, mut f: impl FnMut(&mut Graph)) {
+        f(&mut self.graph);
+        if let Some(w) = &self.workers {
+            for wk in &w.workers {
+                f(&mut wk.graph.lock());
+            }
+        }
+    }
+
+    /// Interface counters summed over threads.
+    pub fn if_counters(&self, sw_if_index: u32) -> interface::IfCounters {
+        let mut sum = interface::IfCounters::default();
+        self.for_each_graph(|g| {
+            if let Some(c) = g.vm.if_counters.get(sw_if_index as usize) {
+                sum.add(c);
+            }
+        });
+        sum
+    }
+
+    /// Error counters summed over threads: (count, node, reason) of every error that counted.
+    pub fn error_counts(&self) -> Vec<(u64, &str, &str)> {
+        let mut sum = self.graph.vm.errors.clone();
+        if let Some(w) = &self.workers {
+            for wk in &w.workers {
+                let g = wk.graph.lock();
+                for (s, c) in sum.iter_mut().zip(&g.vm.errors) {
+                    *s += c;
+                }
+            }
+        }
+        self.graph.error_counts_of(&sum)
     }
 
     /// Plugin state by type.
@@ -567,6 +669,10 @@ impl Dataplane {
                 });
             }
         }
+        let rx_thread = match (&mut self.workers, class.input_node()) {
+            (Some(w), Some(_)) if class != DeviceClass::Pg => w.place_next(),
+            _ => 0,
+        };
         {
             let im = self.interface_main_mut();
             let hw = HwInterface {
@@ -581,6 +687,7 @@ impl Dataplane {
                 tx_node,
                 rx_queue: 0,
                 options: Vec::new(),
+                rx_thread,
             };
             let sw = SwInterface {
                 sw_if_index,
@@ -770,6 +877,7 @@ impl Dataplane {
         {
             return true;
         }
+        self.sync_workers();
         self.graph.run_once_paced();
         self.run_processes();
         self.last_yield = std::time::Instant::now();
@@ -816,6 +924,36 @@ impl Dataplane {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
         wall.saturating_sub(self.graph.vm.clock.now_ns())
+    }
+
+    /// Poll `sw_if_index`'s receive queues on thread `thread` (0: main, 1..: workers): VPP's
+    /// `set interface rx-placement`, all queues of the interface at once. Taken by the threads
+    /// at their next iteration (a configuration snapshot; no worker stops).
+    pub fn set_rx_placement(&mut self, sw_if_index: u32, thread: u32) -> Result<(), String> {
+        let n = self.n_threads() as u32;
+        if thread >= n {
+            return Err(match n {
+                1 => "there are no worker threads (startup.conf `cpu { workers N }`)".into(),
+                _ => format!(
+                    "worker {} does not exist: workers are 0-{}",
+                    thread - 1,
+                    n - 2
+                ),
+            });
+        }
+        let class = self.interface_main().hw_of(sw_if_index).map(|h| h.class);
+        match class {
+            Some(c) if c.input_node().is_some() && c != DeviceClass::Pg => {}
+            Some(DeviceClass::Pg) => {
+                return Err("pg interfaces are received by pg-input on the main thread".into())
+            }
+            _ => return Err("the interface has no receive queues".into()),
+        }
+        let hw = self.interface_main().sw[sw_if_index as usize].hw_if_index as usize;
+        self.interface_main_mut().hw[hw].rx_thread = thread;
+        // The daemon's idle wait set follows the main thread's devices.
+        self.lifecycle.generation += 1;
+        Ok(())
     }
 
     /// Changes with every interface creation and deletion (the daemon refreshes its poll set).
