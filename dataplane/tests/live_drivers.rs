@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{is_root, run_until_exit, tcp_exchange, Netns, Veth};
+use common::{is_root, no_tap, run_until_exit, tap_pod, tcp_exchange, Netns, Veth};
 
 use dataplane::App;
 use engine::Mode;
@@ -43,15 +43,6 @@ for seq in range(count):
 print("replies", ok)
 sys.exit(0 if ok == count else 1)
 "#;
-
-/// True (with a message) when taps cannot be made here: not root, or no /dev/net/tun.
-fn no_tap() -> bool {
-    let no = !is_root() || !std::path::Path::new("/dev/net/tun").exists();
-    if no {
-        eprintln!("skipped: needs root and /dev/net/tun");
-    }
-    no
-}
 
 #[test]
 fn tap_in_a_namespace_answers_ping() {
@@ -206,23 +197,10 @@ else:
 /// Two pods on taps created with `options` (tap0 in namespace a, tap1 in b): pod k at
 /// 10.NET.(k+1).2/24 behind the forwarder's 10.NET.(k+1).1, host sides named dp<tag><pid><k>.
 fn two_pods(tag: &str, net: u8, options: &str) -> (Netns, Netns, App) {
-    let a = Netns::new(&format!("{tag}a"));
-    let b = Netns::new(&format!("{tag}b"));
-    let id = std::process::id() % 10_000;
     let mut app = App::new(Mode::Live);
     engine::drivers::install(&mut app.dp);
-    for (k, ns) in [&a, &b].into_iter().enumerate() {
-        let s = k + 1;
-        app.exec(&format!(
-            "create tap id {k} host-if-name dp{tag}{id}{k} host-ns {} host-ip4-addr 10.{net}.{s}.2/24 host-ip4-gw 10.{net}.{s}.1 {options}",
-            ns.0
-        ))
-        .unwrap();
-        app.exec_script(&format!(
-            "set interface state tap{k} up\nset interface ip address tap{k} 10.{net}.{s}.1/24"
-        ))
-        .unwrap();
-    }
+    let a = tap_pod(&mut app, tag, net, 0, options);
+    let b = tap_pod(&mut app, tag, net, 1, options);
     (a, b, app)
 }
 

@@ -10,34 +10,9 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{is_root, run_until_exit, tcp_exchange, Netns, PING_RETRY};
+use common::{no_tap, run_until_exit, tap_pod, tcp_exchange, Netns, PING_RETRY};
 use dataplane::App;
 use engine::Mode;
-
-fn no_tap() -> bool {
-    let no = !is_root() || !std::path::Path::new("/dev/net/tun").exists();
-    if no {
-        eprintln!("skipped: needs root and /dev/net/tun");
-    }
-    no
-}
-
-/// A pod: a namespace behind tap `k` at 10.{net}.{k+1}.2, gateway .1.
-fn pod(app: &mut App, tag: &str, net: u8, k: usize) -> Netns {
-    let ns = Netns::new(&format!("{tag}{k}"));
-    let id = std::process::id() % 10_000;
-    let s = k + 1;
-    app.exec(&format!(
-        "create tap id {k} host-if-name dw{tag}{id}{k} host-ns {} host-ip4-addr 10.{net}.{s}.2/24 host-ip4-gw 10.{net}.{s}.1",
-        ns.0
-    ))
-    .unwrap();
-    app.exec_script(&format!(
-        "set interface state tap{k} up\nset interface ip address tap{k} 10.{net}.{s}.1/24"
-    ))
-    .unwrap();
-    ns
-}
 
 fn ping(app: &mut App, from: &Netns, dst: &str, count: u32) -> bool {
     let child = from
@@ -65,8 +40,8 @@ fn two_workers_forward_pod_traffic_and_follow_configuration_changes() {
     let mut app = App::new(Mode::Live);
     engine::drivers::install(&mut app.dp);
     app.dp.start_workers(&[None, None], 4096).unwrap();
-    let a = pod(&mut app, "wka", 83, 0);
-    let b = pod(&mut app, "wkb", 83, 1);
+    let a = tap_pod(&mut app, "wka", 83, 0, "");
+    let b = tap_pod(&mut app, "wkb", 83, 1, "");
 
     // Placement: round robin, tap0 on vpp_wk_0 (thread 1), tap1 on vpp_wk_1 (thread 2).
     let rx = app.exec("show interface rx-placement").unwrap();
@@ -144,7 +119,7 @@ fn two_workers_forward_pod_traffic_and_follow_configuration_changes() {
     app.exec("clear trace").unwrap();
 
     // A pod created while the workers run: its nodes reach their graphs, its tap a worker.
-    let c = pod(&mut app, "wkc", 83, 2);
+    let c = tap_pod(&mut app, "wkc", 83, 2, "");
     assert!(
         ping(&mut app, &c, "10.83.1.2", 3),
         "the new pod reaches pod a"

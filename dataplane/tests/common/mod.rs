@@ -291,3 +291,30 @@ pub fn start_daemon(conf: &Path, sock: &Path, log: Option<&Path>) -> Child {
     }
     child
 }
+
+/// True (with a message) when taps cannot be made here: not root, or no /dev/net/tun.
+pub fn no_tap() -> bool {
+    let no = !is_root() || !std::path::Path::new("/dev/net/tun").exists();
+    if no {
+        eprintln!("skipped: needs root and /dev/net/tun");
+    }
+    no
+}
+
+/// A pod: namespace `{tag}{k}` behind tap `k` (`create tap ... {options}`) at 10.{net}.{k+1}.2,
+/// its gateway the tap's address .1.
+pub fn tap_pod(app: &mut App, tag: &str, net: u8, k: usize, options: &str) -> Netns {
+    let ns = Netns::new(&format!("{tag}{k}"));
+    let id = std::process::id() % 10_000;
+    let s = k + 1;
+    app.exec(&format!(
+        "create tap id {k} host-if-name dp{tag}{id}{k} host-ns {} host-ip4-addr 10.{net}.{s}.2/24 host-ip4-gw 10.{net}.{s}.1 {options}",
+        ns.0
+    ))
+    .unwrap();
+    app.exec_script(&format!(
+        "set interface state tap{k} up\nset interface ip address tap{k} 10.{net}.{s}.1/24"
+    ))
+    .unwrap();
+    ns
+}
