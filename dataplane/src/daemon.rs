@@ -362,7 +362,7 @@ pub fn run(cfg: StartupConfig) -> Result<(), String> {
     let mut generation = app.dp.interfaces_generation();
     let mut polling = must_poll(&app);
     while !stop.load(Ordering::SeqCst) {
-        app.dp.sync_workers();
+        app.dp.after_commands();
         let produced = app.dp.graph.run_once();
         app.dp.run_processes();
         let App { registry, dp } = &mut app;

@@ -67,16 +67,14 @@ impl App {
     /// Run one command line; what it changed is published as one snapshot when it returns.
     pub fn exec(&mut self, line: &str) -> Result<String, CliError> {
         let r = self.registry.execute(&mut self.dp, line);
-        self.dp.sync_workers();
-        self.dp.config_mut().commit();
+        self.dp.after_commands();
         r
     }
 
     /// Run a script's text; published at its yields (paced) and when it ends.
     pub fn exec_script(&mut self, text: &str) -> Result<String, CliError> {
         let r = self.registry.exec_script(&mut self.dp, text);
-        self.dp.sync_workers();
-        self.dp.config_mut().commit();
+        self.dp.after_commands();
         r
     }
 

@@ -77,6 +77,9 @@ fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
     if del && a.keyword("all") {
         a.expect_end()?;
         let h = ip4(dp).clone();
+        // Publish what is staged first: a route or neighbour must never name an interface
+        // the workers' snapshot does not have yet (the FIB is not a snapshot).
+        dp.publish();
         let mut fib = h.fib.write();
         let addrs = fib.if_addrs.get(sw as usize).cloned().unwrap_or_default();
         for (ad, l) in addrs {
@@ -91,6 +94,9 @@ fn set_interface_ip_address(dp: &mut Dataplane, a: &mut Args) -> R {
         check_interface_address(addr, len)?;
     }
     let h = ip4(dp).clone();
+    // Publish what is staged first: a route or neighbour must never name an interface
+    // the workers' snapshot does not have yet (the FIB is not a snapshot).
+    dp.publish();
     let mut fib = h.fib.write();
     if del {
         fib.del_interface_address(sw, addr, len)
@@ -153,6 +159,9 @@ fn set_interface_unnumbered(dp: &mut Dataplane, a: &mut Args) -> R {
         return Err(err("an interface cannot be unnumbered to itself"));
     }
     let h = ip4(dp).clone();
+    // Publish what is staged first: a route or neighbour must never name an interface
+    // the workers' snapshot does not have yet (the FIB is not a snapshot).
+    dp.publish();
     let mut fib = h.fib.write();
     if del {
         fib.unnumbered.remove(&sw);
@@ -260,6 +269,9 @@ fn ip_route(dp: &mut Dataplane, a: &mut Args) -> R {
     while i < count as u64 {
         let end = (i + ROUTE_SLICE).min(count as u64);
         {
+            // Publish what is staged first: a route or neighbour must never name an interface
+            // the workers' snapshot does not have yet (the FIB is not a snapshot).
+            dp.publish();
             let mut fib = h.fib.write();
             for k in i..end {
                 let p = Ipv4Addr::from((base + step * k) as u32);
@@ -317,6 +329,7 @@ fn ip_table_add(dp: &mut Dataplane, a: &mut Args) -> R {
             u32::MAX - 1
         )));
     }
+    dp.publish();
     ip4(dp).clone().fib.write().create_table(id);
     Ok(String::new())
 }
@@ -338,6 +351,9 @@ fn set_interface_ip_table(dp: &mut Dataplane, a: &mut Args) -> R {
     let id = a.u32()?;
     a.expect_end()?;
     let h = ip4(dp).clone();
+    // Publish what is staged first: a route or neighbour must never name an interface
+    // the workers' snapshot does not have yet (the FIB is not a snapshot).
+    dp.publish();
     let mut fib = h.fib.write();
     let index = fib.fib_index(id).ok_or_else(|| {
         err(format!(
@@ -382,6 +398,9 @@ fn set_ip_neighbor(dp: &mut Dataplane, a: &mut Args) -> R {
         .ok_or_else(|| err("expected <interface> <address> <mac>"))?;
     let h = ip4(dp).clone();
     let now = dp.graph.vm.clock.now_ns();
+    // Publish what is staged first: a route or neighbour must never name an interface
+    // the workers' snapshot does not have yet (the FIB is not a snapshot).
+    dp.publish();
     let mut fib = h.fib.write();
     if del {
         fib.del_neighbor(sw, ip).map_err(|e| err(e.0))?;

@@ -441,31 +441,37 @@ fn insert_mapping(dp: &mut Dataplane, m: StaticMapping) -> Result<(), CliError> 
 /// Delete the mapping with external key `ek`, its reserved port and its sessions.
 fn remove_mapping(dp: &mut Dataplane, ek: SmKey) -> Result<(), CliError> {
     let h = nat(dp).clone();
-    let c = dp.config_mut().edit(h.sh.cfg);
-    let mut db = h.sh.db.lock();
-    let Some(&i) = c.by_external.get(&ek) else {
+    let Some(&i) = dp.config().get(h.sh.cfg).by_external.get(&ek) else {
         return Err(err("Mapping not exist."));
     };
-    let m = c
+    let m = dp
+        .config_mut()
+        .edit(h.sh.cfg)
         .remove_mapping(i)
         .ok_or_else(|| err("Mapping not exist."))?;
     let ext = u32::from(m.external);
-    if !m.addr_only() && !m.out2in_only {
-        if let Some(pi) = proto_index(m.proto) {
-            if let Some(p) = db.addresses.iter_mut().find(|p| p.addr == ext) {
-                p.release(pi, m.external_port);
+    // The sessions go once no thread translates with the old snapshot any more: a worker still
+    // on it could open a session a purge now would miss (a stale translation after the swap).
+    let db = h.sh.db.clone();
+    dp.after_publish(move |_| {
+        let mut db = db.lock();
+        if !m.addr_only() && !m.out2in_only {
+            if let Some(pi) = proto_index(m.proto) {
+                if let Some(p) = db.addresses.iter_mut().find(|p| p.addr == ext) {
+                    p.release(pi, m.external_port);
+                }
             }
         }
-    }
-    let (ep, pr, addr_only) = (m.external_port, m.proto, m.addr_only());
-    db.delete_where(|s| {
-        s.flags & flags::STATIC != 0
-            && s.o2i.l_addr == ext
-            && (addr_only || (s.o2i.l_port == ep && s.proto == pr))
+        let (ep, pr, addr_only) = (m.external_port, m.proto, m.addr_only());
+        db.delete_where(|s| {
+            s.flags & flags::STATIC != 0
+                && s.o2i.l_addr == ext
+                && (addr_only || (s.o2i.l_port == ep && s.proto == pr))
+        });
+        if let Some(a) = db.affinity.as_mut() {
+            a.forget_mapping(i);
+        }
     });
-    if let Some(a) = db.affinity.as_mut() {
-        a.forget_mapping(i);
-    }
     Ok(())
 }
 

@@ -190,8 +190,14 @@ pub struct Dataplane {
     last_yield: std::time::Instant,
     /// Worker threads (`cpu { workers N }`); none: the main thread forwards.
     pub workers: Option<workers::Workers>,
+    /// Work for after the next publication, once no thread runs under an older snapshot
+    /// ([`Dataplane::after_publish`]).
+    deferred: Vec<Deferred>,
     ext: HashMap<TypeId, Box<dyn Any + Send>>,
 }
+
+/// Work deferred until the current edits are published and every thread has moved on.
+type Deferred = Box<dyn FnOnce(&mut Dataplane) + Send>;
 
 /// Indices and nodes of deleted interfaces, reused as VPP reuses them: sw/hw indices LIFO (VPP's
 /// pool free lists), output/tx node pairs LIFO (VPP's `deleted_hw_interface_nodes`, renamed
@@ -273,6 +279,7 @@ impl Dataplane {
             stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             last_yield: std::time::Instant::now(),
             workers: None,
+            deferred: Vec::new(),
             ext: HashMap::new(),
         };
         // local0: sw_if_index 0, as in VPP.
@@ -449,6 +456,39 @@ impl Dataplane {
         if let Some(w) = self.workers.as_mut() {
             w.sync(&self.graph);
             self.graph.config_mut().commit();
+        }
+    }
+
+    /// Publish the staged configuration now (the workers' graphs updated first): before a
+    /// change to state that is not a snapshot (the FIB), so that it never refers to what the
+    /// published snapshot does not have yet.
+    pub fn publish(&mut self) {
+        self.sync_workers();
+        self.graph.config_mut().commit();
+    }
+
+    /// Run `f` once what is staged now is published and no thread runs under an older
+    /// snapshot any more: state the old configuration led to (the NAT44 sessions of a removed
+    /// mapping) is purged then, for good, while the command's changes stay one publication.
+    pub fn after_publish(&mut self, f: impl FnOnce(&mut Dataplane) + Send + 'static) {
+        self.deferred.push(Box::new(f));
+    }
+
+    /// A command (or script) is done: the workers' graphs are brought up to date, what it
+    /// staged is published, and the work it deferred ([`Dataplane::after_publish`]) runs once
+    /// every worker has finished the iteration it was in (its next one loads the new snapshot).
+    pub fn after_commands(&mut self) {
+        self.publish();
+        if self.deferred.is_empty() {
+            return;
+        }
+        if let Some(w) = &self.workers {
+            for wk in &w.workers {
+                drop(wk.graph.lock());
+            }
+        }
+        for f in std::mem::take(&mut self.deferred) {
+            f(self);
         }
     }
 
